@@ -1,0 +1,28 @@
+# Everything runs from a local virtualenv that `make` creates on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint bench loadtest clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the service with its dev tools
+
+run: $(STAMP)  ## serve on 127.0.0.1:8000 from the embedded default, demo data ready
+	$(BIN)/lumetrix dev
+
+test: $(STAMP)  ## the whole suite (real SecantusDB; Redis too when REDIS_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .lumetrix .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Lumetrix training service."""

@@ -1,0 +1,87 @@
+"""Client-bound JWT auth: HS256 bearer tokens whose ``cid`` must match ``X-Client-Id``."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.errors import NotAuthenticated
+
+ALGORITHM = "HS256"  # pinned: "none" and every other algorithm are refused
+REQUIRED_CLAIMS = ("sub", "exp", "cid")
+# Student ids become Redis keys inside a {hash tag}: no braces, no spaces, bounded.
+STUDENT_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+QUERY_TOKEN_NAMES = ("token", "access_token", "jwt", "authorization")
+
+_bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims sub, cid, exp")
+
+
+@dataclass(frozen=True, slots=True)
+class Student:
+    """The verified caller."""
+
+    id: str
+    client_id: str
+
+
+def mint_token(secret: str, *, sub: str, client_id: str, ttl: int = 3600) -> str:
+    """A signed token for ``sub`` bound to ``client_id``, valid ``ttl`` seconds."""
+    now = int(time.time())
+    claims = {"sub": sub, "cid": client_id, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_token(token: str, secret: str) -> dict[str, object]:
+    """Verify signature, algorithm and required claims; raise NotAuthenticated otherwise."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise NotAuthenticated("malformed token") from None
+    if header.get("alg") != ALGORITHM:
+        raise NotAuthenticated(f"token algorithm must be {ALGORITHM}")
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": list(REQUIRED_CLAIMS)}
+        )
+    except jwt.ExpiredSignatureError:
+        raise NotAuthenticated("token expired") from None
+    except jwt.ImmatureSignatureError:
+        raise NotAuthenticated("token not yet valid") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise NotAuthenticated(f"token is missing the '{exc.claim}' claim") from None
+    except jwt.InvalidSignatureError:
+        raise NotAuthenticated("token signature is invalid") from None
+    except jwt.PyJWTError:
+        raise NotAuthenticated("malformed token") from None
+    return claims
+
+
+async def verify_client_bound_request(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    x_client_id: Annotated[
+        str | None, Header(description="Must equal the token's `cid` claim.")
+    ] = None,
+) -> Student:
+    """The student a request acts for; 401 unless token and client id both check out."""
+    if any(name in request.query_params for name in QUERY_TOKEN_NAMES):
+        raise NotAuthenticated("tokens are not accepted in the query string; use Authorization")
+    if credentials is None:
+        raise NotAuthenticated("missing Authorization: Bearer <token> header")
+    claims = decode_token(credentials.credentials, request.app.state.settings.jwt_secret)
+    sub, cid = claims.get("sub"), claims.get("cid")
+    if not isinstance(sub, str) or not STUDENT_ID.match(sub):
+        raise NotAuthenticated("token 'sub' is not a valid student id")
+    if not isinstance(cid, str) or not cid:
+        raise NotAuthenticated("token 'cid' is not a valid client id")
+    if x_client_id is None:
+        raise NotAuthenticated("missing X-Client-Id header")
+    if x_client_id != cid:
+        raise NotAuthenticated("X-Client-Id does not match the token's client")
+    return Student(id=sub, client_id=cid)

@@ -1,0 +1,285 @@
+"""The ``lumetrix`` command line: serve, set up data, mint tokens, maintain stats."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from app.auth import mint_token
+from app.settings import Settings, get_settings
+from app.training.curriculum import LANGUAGES
+
+T = TypeVar("T")
+cli = typer.Typer(
+    help="Lumetrix training service: catalog of programming samples with read tracking.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class CommandError(Exception):
+    """A failure to report as one line with a non-zero exit."""
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(work())  # type: ignore[arg-type]
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        raise CommandError(f"configuration error: {exc}") from exc
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (several workers need REDIS_URL: read sets must be shared)."""
+    import uvicorn
+
+    from app.embedded import EmbeddedMongo
+
+    _logging()
+    settings = _settings()
+    embedded = None
+    if workers > 1:
+        if settings.redis_url is None and settings.cache_enabled:
+            raise CommandError("--workers > 1 needs REDIS_URL (or LUMETRIX_CACHE=off)")
+        if settings.mongodb_url is None:
+            # One database for every worker: start it here and hand its URL down.
+            embedded = EmbeddedMongo(settings.data_dir)
+            os.environ["MONGODB_URL"] = embedded.start()
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="info",
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@cli.command()
+def dev(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    student: Annotated[
+        str, typer.Option(help="Student id of the printed token.")
+    ] = "SIDHI_DEMO000001",
+    client_id: Annotated[str, typer.Option(help="Client id of the printed token.")] = "web",
+) -> None:
+    """Seed and migrate when empty, warm up, print a token and a curl line, then serve."""
+    import uvicorn
+
+    from app.cli_support import open_database
+    from app.embedded import EmbeddedMongo
+    from app.main import create_app
+    from app.seed import catalog_is_empty, seed_demo
+    from migrations.add_language_to_samples import migrate as run_migration
+
+    _logging()
+    settings = _settings()
+    embedded = None
+    if settings.mongodb_url is None:
+        embedded = EmbeddedMongo(settings.data_dir)
+        settings = settings.model_copy(update={"mongodb_url": embedded.start()})
+
+    async def prepare() -> None:
+        async with open_database(settings) as db:
+            if await catalog_is_empty(db):
+                typer.echo("catalog empty: seeding demo data")
+                await seed_demo(db)
+            report = await run_migration(db, fallback_language=None)
+            typer.echo(
+                f"migration: {report.modified} modified, {report.already_migrated} already migrated"
+            )
+
+    try:
+        _run(prepare)
+        token = mint_token(settings.jwt_secret, sub=student, client_id=client_id, ttl=24 * 3600)
+        base = f"http://{host}:{port}"
+        typer.echo(f"\nServing on {base}  (docs: {base}/docs)\nToken (24 h):\n{token}\n")
+        typer.echo(
+            f"curl -s -H 'Authorization: Bearer {token}' -H 'X-Client-Id: {client_id}' "
+            f"'{base}/training/samples?language=c&limit=2'\n"
+        )
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="info",
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@cli.command("seed-demo")
+def seed_demo_cmd(
+    seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
+) -> None:
+    """Write the 5,000 demo samples (pre-migration shape); re-running adds nothing."""
+    from app.cli_support import open_database
+    from app.seed import seed_demo
+
+    settings = _settings()
+
+    async def work() -> Any:
+        async with open_database(settings) as db:
+            return await seed_demo(db, seed=seed)
+
+    report = _run(work)
+    typer.echo(
+        f"inserted {report.inserted}, already present {report.existing}"
+        + (f", catalog version {report.catalog_version}" if report.catalog_version else "")
+    )
+
+
+@cli.command()
+def migrate(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only.")] = False,
+    fallback_language: Annotated[
+        str | None, typer.Option(help=f"Language for unknown prefixes ({'|'.join(LANGUAGES)}).")
+    ] = None,
+) -> None:
+    """Add language, knowledge_area, read_points and tags to every sample; create indexes."""
+    from app.cli_support import open_database
+    from migrations.add_language_to_samples import exit_code
+    from migrations.add_language_to_samples import migrate as run_migration
+
+    settings = _settings()
+
+    async def work() -> Any:
+        async with open_database(settings) as db:
+            return await run_migration(db, dry_run=dry_run, fallback_language=fallback_language)
+
+    try:
+        report = _run(work)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    typer.echo("\n".join(report.lines()))
+    code = exit_code(report, fallback_language)
+    if code:
+        typer.echo(
+            "unknown sample_id prefixes were left untouched; "
+            "pass --fallback-language to migrate them",
+            err=True,
+        )
+        raise typer.Exit(code)
+
+
+@cli.command("warm-cache")
+def warm_cache(
+    students: Annotated[
+        int, typer.Option(min=0, help="Preload read sets of the N most recently active students.")
+    ] = 1000,
+) -> None:
+    """Fill the shared (Redis) catalog cache and active students' read sets."""
+    from app.cli_support import open_database
+    from app.training.warm import warm
+    from cache.backend import create_backend
+    from cache.catalog import CatalogCache
+    from cache.progress import ProgressSets
+
+    settings = _settings()
+    if settings.redis_url is None:
+        typer.echo(
+            "REDIS_URL not set: the server keeps its cache in process and warms it "
+            "at start-up; nothing shared to warm"
+        )
+        return
+
+    async def work() -> tuple[int, int]:
+        backend = create_backend(
+            settings.redis_url, timeout=2.0, retry_after=1.0, prefix=settings.redis_prefix
+        )
+        if not await backend.ping():
+            raise CommandError(f"Redis at {settings.redis_url} does not answer")
+        try:
+            async with open_database(settings) as db:
+                catalog = CatalogCache(backend, l1_ttl=0, version_ttl=0)
+                progress = ProgressSets(backend, ttl_seconds=settings.progress_ttl)
+                return await warm(
+                    db=db, catalog=catalog, progress=progress, students=students, show_progress=True
+                )
+        finally:
+            await backend.close()
+
+    languages, sets = _run(work)
+    typer.echo(f"warmed catalog for {languages} languages and {sets} read sets")
+
+
+@cli.command()
+def token(
+    sub: Annotated[str, typer.Option(help="Student id (the `sub` claim).")],
+    client_id: Annotated[str, typer.Option(help="Client id (the `cid` claim).")] = "web",
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a signed token for a student and client."""
+    from app.auth import STUDENT_ID
+
+    if not STUDENT_ID.match(sub):
+        raise CommandError("--sub must be 1-64 letters, digits, '_', '.' or '-'")
+    typer.echo(mint_token(_settings().jwt_secret, sub=sub, client_id=client_id, ttl=ttl))
+
+
+@cli.command("recompute-stats")
+def recompute_stats(
+    student: Annotated[str | None, typer.Option(help="Only this student.")] = None,
+) -> None:
+    """Rebuild student_stats from sample_progress (after a crash between the two writes)."""
+    from app.cli_support import open_database
+    from app.training import progress as progress_service
+    from app.training import queries
+
+    settings = _settings()
+
+    async def work() -> int:
+        async with open_database(settings) as db:
+            students = [student] if student else await queries.students_with_progress(db)
+            for sid in students:
+                await progress_service.recompute_stats(db=db, student=sid)
+            return len(students)
+
+    typer.echo(f"rebuilt stats of {_run(work)} students")
+
+
+def main() -> None:
+    """Console-script entry point: errors become one line and exit code 1."""
+    try:
+        cli()
+    except CommandError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except (OSError, RuntimeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Domain exceptions and the handlers that map them to one documented error model.
+
+Service code raises these and never ``HTTPException``; every error body is
+``{"status": "error", "code": ..., "detail": ...}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from pymongo.errors import ConnectionFailure, PyMongoError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    status: str = Field("error", examples=["error"])
+    code: str = Field(..., examples=["invalid_language"])
+    detail: str = Field(..., examples=["language must be one of: c, cpp, python"])
+
+
+class DomainError(Exception):
+    """A failure the client should hear about, with its HTTP status."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class InvalidParameter(DomainError):
+    """A parameter's value is outside what the API accepts."""
+
+    code = "invalid_parameter"
+
+
+class InvalidLanguage(InvalidParameter):
+    """``language`` is not one of the catalog's languages."""
+
+    code = "invalid_language"
+
+
+class NotFound(DomainError):
+    """The addressed resource does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class NotAuthenticated(DomainError):
+    """The request's credentials are missing or wrong."""
+
+    status_code = 401
+    code = "not_authenticated"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class RateLimited(DomainError):
+    """The student sent more requests than allowed."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
+class Unavailable(DomainError):
+    """A dependency the answer needs is down."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+
+def error_response(
+    status_code: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """Render the error model."""
+    body = orjson.dumps({"status": "error", "code": code, "detail": detail})
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body" or len(err["loc"]) == 1)
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+async def _domain(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.status_code, exc.code, exc.detail, exc.headers)
+
+
+async def _validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, "validation_error", _validation_detail(exc))
+
+
+async def _http(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(exc.status_code, code, str(exc.detail), headers)
+
+
+async def _mongo(_: Request, exc: Exception) -> Response:
+    log.error("mongodb error: %s: %s", type(exc).__name__, exc)
+    if isinstance(exc, ConnectionFailure):
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable; retry shortly",
+            {"Retry-After": "1"},
+        )
+    return error_response(500, "database_error", "the database could not complete the request")
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain, validation, HTTP and database errors to the error model."""
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(PyMongoError, _mongo)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries declaring the error model for ``codes``."""
+    return {code: {"model": ErrorBody} for code in codes}

@@ -1,0 +1,59 @@
+"""Service settings, read from environment variables only (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only ever used in development; production refuses to start with it.
+DEV_JWT_SECRET = "lumetrix-development-secret-change-me-0000"
+
+
+class Settings(BaseSettings):
+    """All configuration of the service; every field maps to an env var of the same name."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    mongodb_url: str | None = Field(default=None, description="Unset: embedded SecantusDB.")
+    mongodb_db: str = "lumetrix"
+    redis_url: str | None = Field(default=None, description="Unset: in-process fakeredis.")
+    jwt_secret: str = DEV_JWT_SECRET
+    data_dir: Path = Path("./.lumetrix")
+    lumetrix_env: Literal["development", "test", "production"] = "development"
+    # "off" makes every request read MongoDB (the benchmark's uncached baseline).
+    lumetrix_cache: Literal["on", "off"] = "on"
+    catalog_l1_ttl: float = Field(default=60.0, ge=0, description="In-process catalog TTL, s.")
+    catalog_version_ttl: float = Field(
+        default=1.0, ge=0, description="How long a worker trusts its copy of the catalog version."
+    )
+    progress_ttl: int = Field(default=7 * 24 * 3600, ge=60, description="Progress-set TTL, s.")
+    redis_timeout: float = Field(default=0.1, gt=0, description="Redis socket timeout, s.")
+    redis_retry_after: float = Field(
+        default=2.0, ge=0, description="After a Redis failure, skip Redis for this long, s."
+    )
+    redis_prefix: str = Field(default="lmx:", description="Prefix of every Redis key.")
+    warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
+    mongo_timeout_ms: int = Field(default=3000, ge=100)
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> Settings:
+        if self.lumetrix_env == "production" and (
+            self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret.encode()) < 32
+        ):
+            raise ValueError("JWT_SECRET must be set to at least 32 bytes in production")
+        return self
+
+    @property
+    def cache_enabled(self) -> bool:
+        """Whether the Redis and in-process caches are used at all."""
+        return self.lumetrix_cache == "on"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once from the environment (the CLI and the app factory's default)."""
+    return Settings()

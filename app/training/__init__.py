@@ -1,0 +1,1 @@
+"""The training domain: catalog, read tracking and progress."""

@@ -1,0 +1,273 @@
+"""Response models of the training API (documentation and contract tests).
+
+Handlers return pre-serialised JSON for speed; these models describe exactly that JSON,
+and the test suite validates real responses against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_EXAMPLE_SAMPLE: dict[str, Any] = {
+    "sample_id": "c_ch6_q_000123",
+    "chapter": 6,
+    "type": "program",
+    "difficulty": "medium",
+    "question": "Write a C function that swaps two integers through pointers.",
+    "answer": "void swap(int *a, int *b) {\n    int t = *a;\n    *a = *b;\n    *b = t;\n}\n",
+    "language": "c",
+    "knowledge_area": "pointers",
+    "read_points": 1,
+    "tags": [],
+}
+
+
+class Sample(BaseModel):
+    """A training sample as the catalog stores it."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": dict(_EXAMPLE_SAMPLE)})
+
+    sample_id: str
+    chapter: int
+    type: str
+    difficulty: str
+    question: str
+    answer: str
+    language: str | None = None
+    knowledge_area: str | None = None
+    read_points: int | None = None
+    tags: list[str] | None = None
+
+
+class ReadSample(Sample):
+    """A sample with the calling student's read state."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {**_EXAMPLE_SAMPLE, "isRead": True, "readAt": "2026-11-25T09:30:00.000Z"}
+        },
+    )
+
+    isRead: bool = Field(..., description="Whether the student has read this sample.")
+    readAt: str | None = Field(None, description="First read, ISO-8601 UTC.")
+
+
+class SampleDetail(ReadSample):
+    """A sample with the student's read state, total reading time and visit count."""
+
+    timeSpent: int = Field(0, description="Seconds spent on this sample over all visits.")
+    revisitedCount: int = Field(0, description="Visits recorded (the first read counts).")
+
+
+class Pagination(BaseModel):
+    """Where a page sits in its listing."""
+
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+    has_next: bool
+    has_prev: bool
+
+
+class SamplePage(BaseModel):
+    """A page of samples."""
+
+    status: str = "success"
+    language: str
+    data: list[ReadSample]
+    pagination: Pagination
+
+
+class SearchPage(SamplePage):
+    """A page of search results."""
+
+    query: str
+
+
+class SampleOut(BaseModel):
+    """One sample with the student's progress on it."""
+
+    status: str = "success"
+    data: SampleDetail
+
+
+class RandomOut(BaseModel):
+    """A random sample; ``data`` is null when ``unread_only`` finds nothing left to read."""
+
+    status: str = "success"
+    language: str
+    data: ReadSample | None
+    message: str | None = None
+
+
+class Breakdown(BaseModel):
+    """Counts by type and by difficulty."""
+
+    by_type: dict[str, int]
+    by_difficulty: dict[str, int]
+
+
+class Chapter(BaseModel):
+    """A chapter's totals and the student's progress in it."""
+
+    chapter: int
+    knowledge_area: str
+    total_questions: int
+    read_questions: int
+    progress_percentage: float
+    breakdown: Breakdown
+
+
+class ChaptersOut(BaseModel):
+    """Chapters of a language."""
+
+    status: str = "success"
+    language: str
+    total_chapters: int
+    chapters: list[Chapter]
+
+
+class FiltersOut(BaseModel):
+    """The values each filter accepts."""
+
+    status: str = "success"
+    languages: list[str]
+    chapters: dict[str, list[int]]
+    knowledge_areas: dict[str, list[str]]
+    types: list[str]
+    difficulties: list[str]
+
+
+class StatsOut(BaseModel):
+    """Totals of a language's catalog."""
+
+    status: str = "success"
+    language: str
+    total_samples: int
+    by_chapter: dict[str, int]
+    by_type: dict[str, int]
+    by_difficulty: dict[str, int]
+    by_knowledge_area: dict[str, int]
+
+
+class KnowledgeArea(BaseModel):
+    """A knowledge area's sample counts."""
+
+    knowledge_area: str
+    total_samples: int
+    chapters: list[int]
+    by_difficulty: dict[str, int]
+
+
+class KnowledgeAreasOut(BaseModel):
+    """Knowledge areas of a language, in curriculum order."""
+
+    status: str = "success"
+    language: str
+    total_areas: int
+    knowledge_areas: list[KnowledgeArea]
+
+
+class TimeSpentIn(BaseModel):
+    """Optional JSON body of mark-read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_spent: int = Field(..., ge=1, le=3600, description="Seconds spent reading (1-3600).")
+
+
+class MarkReadOut(BaseModel):
+    """What a mark-read did."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "status": "success",
+                "sample_id": "c_ch1_q_000025",
+                "is_first_read": True,
+                "points_awarded": 1,
+                "total_points": 42,
+                "message": "Sample marked as read",
+            }
+        }
+    )
+
+    status: str = "success"
+    sample_id: str
+    is_first_read: bool
+    points_awarded: int
+    total_points: int
+    message: str
+
+
+class Overview(BaseModel):
+    """Totals of a student's progress in a language."""
+
+    samples_read: int
+    samples_total: int
+    progress_percentage: float
+    total_time_seconds: int
+    total_time_minutes: float
+    points: int
+    total_points: int
+
+
+class ChapterProgress(BaseModel):
+    """A student's reads in one chapter."""
+
+    chapter: int
+    knowledge_area: str
+    read: int
+    total: int
+    percentage: float
+
+
+class AreaProgress(BaseModel):
+    """A student's reads in one knowledge area."""
+
+    area: str
+    read: int
+    total: int
+    percentage: float
+    time_spent_minutes: float
+
+
+class RecentRead(BaseModel):
+    """One of the student's latest first reads."""
+
+    sample_id: str
+    chapter: int | None
+    knowledge_area: str | None
+    read_at: str | None
+    last_revisited: str | None
+    time_spent: int
+    revisited_count: int
+
+
+class ProgressOut(BaseModel):
+    """A student's progress in a language."""
+
+    status: str = "success"
+    language: str
+    overview: Overview
+    by_chapter: list[ChapterProgress]
+    by_knowledge_area: list[AreaProgress]
+    recent_activity: list[RecentRead]
+
+
+class HealthOut(BaseModel):
+    """Liveness."""
+
+    status: str = "ok"
+
+
+class ReadyOut(BaseModel):
+    """Readiness per dependency."""
+
+    status: str
+    mongodb: str
+    redis: str

@@ -1,0 +1,30 @@
+"""Time helpers: aware UTC datetimes at MongoDB's millisecond precision, ISO-8601 out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Now, aware UTC, truncated to milliseconds (what MongoDB stores)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    return round(moment.timestamp() * 1000)
+
+
+def from_ms(ms: float) -> datetime:
+    """Aware UTC datetime from epoch milliseconds."""
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO-8601 UTC with milliseconds and a ``Z``, or None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # a naive value from an old writer is UTC by convention
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

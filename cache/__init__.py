@@ -1,0 +1,1 @@
+"""The caching layer: the only code that talks to Redis."""

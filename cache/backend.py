@@ -1,0 +1,150 @@
+"""The Redis handle shared by the cache modules, with a short circuit breaker.
+
+Redis only ever makes things faster: every caller catches ``CacheUnavailable`` and
+answers from MongoDB. After a failure the breaker skips Redis until a background probe
+(backing off to ``retry_after`` seconds) finds it answering again, so an outage costs one
+timeout, not one per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# What a dead, slow or restarting Redis raises through redis-py (and fakeredis).
+REDIS_FAILURES = (RedisError, OSError, asyncio.TimeoutError, ConnectionError)
+
+
+class CacheUnavailable(Exception):
+    """Redis could not serve this call; the caller answers from MongoDB."""
+
+
+class CacheBackend:
+    """A Redis client plus key prefix, failure accounting and a circuit breaker."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = "lmx:",
+        retry_after: float = 2.0,
+        embedded: bool = False,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.retry_after = retry_after
+        self.embedded = embedded
+        self.down_until = 0.0
+        self.failures = 0
+        self._probe: asyncio.Task[None] | None = None
+        self.fake_server: Any = None  # the in-process server, when embedded
+
+    @property
+    def available(self) -> bool:
+        """False while the breaker is open after a recent failure."""
+        return time.monotonic() >= self.down_until
+
+    def key(self, *parts: str) -> str:
+        """A namespaced key: ``prefix`` + parts joined by ``:``."""
+        return self.prefix + ":".join(parts)
+
+    def trip(self, exc: BaseException) -> None:
+        """Open the breaker after a failure; a probe closes it once Redis answers again.
+
+        A failed call may have been a lost write-through, so before the breaker closes the
+        probe bumps the progress epoch: every read set loaded before now is reloaded.
+        """
+        self.failures += 1
+        self.down_until = float("inf")
+        log.warning("redis unavailable (%s: %s); serving from MongoDB", type(exc).__name__, exc)
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        delay = min(0.1, self.retry_after) if self.retry_after else 0.1
+        while True:
+            try:
+                await self.bump_epoch()
+            except REDIS_FAILURES:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max(self.retry_after, 0.1))
+                continue
+            self.down_until = 0.0
+            log.warning("redis is back; progress sets loaded before the outage will reload")
+            return
+
+    @property
+    def epoch_key(self) -> str:
+        """Key of the progress epoch: sets loaded before it are stale."""
+        return self.key("progress-epoch")
+
+    async def bump_epoch(self) -> None:
+        """Set the progress epoch to Redis' clock now (ms)."""
+        await self.client.eval(
+            "local t = redis.call('TIME') "
+            "redis.call('SET', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000)) return 1",
+            1,
+            self.epoch_key,
+        )
+
+    async def call(self, op: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``op(client)``; raise CacheUnavailable when Redis fails or the breaker is open."""
+        if not self.available:
+            raise CacheUnavailable("redis circuit open")
+        try:
+            return await op(self.client)
+        except REDIS_FAILURES as exc:
+            self.trip(exc)
+            raise CacheUnavailable(str(exc)) from exc
+
+    async def ping(self) -> bool:
+        """True when Redis answers now (ignores the breaker)."""
+        try:
+            return bool(await self.client.ping())
+        except REDIS_FAILURES:
+            return False
+
+    async def close(self) -> None:
+        """Stop the probe and close the client's connections."""
+        if self._probe is not None:
+            self._probe.cancel()
+        try:
+            await self.client.aclose()
+        except REDIS_FAILURES:  # closing a dead connection is not an error worth raising
+            pass
+
+
+def create_backend(
+    url: str | None, *, timeout: float, retry_after: float, prefix: str = "lmx:"
+) -> CacheBackend:
+    """A backend on ``url``, or on an in-process fakeredis when ``url`` is None."""
+    if url is None:
+        import fakeredis
+
+        log.warning(
+            "REDIS_URL not set: using in-process fakeredis (single process only; "
+            "set REDIS_URL for several workers or machines)"
+        )
+        server = fakeredis.FakeServer()
+        client: Any = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+        backend = CacheBackend(client, prefix=prefix, retry_after=retry_after, embedded=True)
+        backend.fake_server = server
+        return backend
+    client = aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry_on_timeout=False,
+        max_connections=256,
+    )
+    return CacheBackend(client, prefix=prefix, retry_after=retry_after)

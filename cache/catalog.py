@@ -1,0 +1,137 @@
+"""Read-through cache of catalog data, keyed by the catalog version.
+
+Two tiers: an in-process ``TTLCache`` (catalog data only, never per-student state) in front
+of Redis (JSON, shared by every worker). Every key carries the catalog version, which the
+migration, ``seed-demo`` and ``import`` bump in MongoDB; a worker re-reads the version at
+most every ``version_ttl`` seconds, so no count survives a data change for longer than that.
+Concurrent misses of one key are coalesced into one load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+from cachetools import TTLCache
+
+from cache.backend import CacheBackend, CacheUnavailable
+
+T = TypeVar("T")
+
+
+class CatalogCache:
+    """L1 (in-process) and L2 (Redis) read-through cache for catalog data."""
+
+    def __init__(
+        self,
+        backend: CacheBackend | None,
+        *,
+        l1_ttl: float,
+        version_ttl: float,
+        redis_ttl: int = 24 * 3600,
+        maxsize: int = 4096,
+    ) -> None:
+        self.backend = backend
+        self.l1: TTLCache[tuple[Any, ...], Any] = TTLCache(maxsize=maxsize, ttl=max(l1_ttl, 1e-3))
+        self.l1_enabled = l1_ttl > 0
+        self.version_ttl = version_ttl
+        self.redis_ttl = redis_ttl
+        self._version: int | None = None
+        self._version_at = 0.0
+        self._inflight: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        self.stats = {"l1_hit": 0, "l1_miss": 0, "redis_hit": 0, "redis_miss": 0}
+
+    async def version(self, fetch: Callable[[], Awaitable[int]]) -> int:
+        """The catalog version, re-read through ``fetch`` at most every ``version_ttl`` s."""
+        now = time.monotonic()
+        if self._version is not None and now - self._version_at < self.version_ttl:
+            return self._version
+        version = await self._single_flight(("__version__",), fetch)
+        self._version, self._version_at = version, time.monotonic()
+        return version
+
+    def note_version(self, version: int) -> None:
+        """Adopt a version this process just wrote (read-your-writes for bumps)."""
+        self._version, self._version_at = version, time.monotonic()
+
+    async def get(
+        self,
+        version: int,
+        name: str,
+        loader: Callable[[], Awaitable[T]],
+        *,
+        shared: bool = True,
+    ) -> T:
+        """``name`` at ``version``: L1, then Redis if ``shared`` (JSON), then ``loader``."""
+        key = (version, name)
+        if self.l1_enabled and key in self.l1:
+            self.stats["l1_hit"] += 1
+            return self.l1[key]  # type: ignore[no-any-return]
+        self.stats["l1_miss"] += 1
+
+        async def load() -> T:
+            value: T | None = None
+            if shared:
+                value = await self._redis_get(version, name)
+            if value is None:
+                value = await loader()
+                if shared:
+                    await self._redis_set(version, name, value)
+            if self.l1_enabled:
+                self.l1[key] = value
+            return value
+
+        return await self._single_flight(key, load)
+
+    async def _single_flight(self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._inflight[key]
+
+    def _redis_key(self, version: int, name: str) -> str:
+        assert self.backend is not None
+        return self.backend.key("catalog", f"v{version}", name)
+
+    async def _redis_get(self, version: int, name: str) -> Any:
+        if self.backend is None:
+            return None
+        key = self._redis_key(version, name)
+        try:
+            raw = await self.backend.call(lambda r: r.get(key))
+        except CacheUnavailable:
+            return None
+        if raw is None:
+            self.stats["redis_miss"] += 1
+            return None
+        self.stats["redis_hit"] += 1
+        return orjson.loads(raw)
+
+    async def _redis_set(self, version: int, name: str, value: Any) -> None:
+        if self.backend is None:
+            return
+        key, raw = self._redis_key(version, name), orjson.dumps(value)
+        try:
+            await self.backend.call(lambda r: r.set(key, raw, ex=self.redis_ttl))
+        except CacheUnavailable:
+            pass  # the value is still correct; only the next worker pays the load
+
+    def clear(self) -> None:
+        """Drop everything held in process (tests; the version makes this unnecessary)."""
+        self.l1.clear()
+        self._version = None

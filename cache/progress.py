@@ -1,0 +1,139 @@
+"""Per-student read sets in Redis: one sorted set per (student, language).
+
+Key ``{prefix}progress:{SIDHI_X}:c`` holds the ids of the samples the student has read,
+scored by first-read time (epoch ms), plus a ``__loaded__`` sentinel scored with the time
+the set was loaded. The braces are a Redis Cluster hash tag, so one student's keys share a
+slot and the scripts below may touch two of them.
+
+Consistency, with MongoDB the source of truth:
+- mark-read writes MongoDB first, then ``add`` (write-through): the member is added only to
+  a set already loaded, and a per-set generation counter is bumped either way;
+- ``load`` (read-through) replaces the set with a MongoDB snapshot only if the generation is
+  unchanged since before the snapshot was read, so a read that lands while a loader is
+  reading MongoDB can never be dropped from a set that then looks complete;
+- a set counts as loaded only if its sentinel is newer than the progress epoch, which the
+  backend bumps whenever Redis comes back after a failure: a write-through lost to an
+  outage can never leave a stale set behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cache.backend import CacheBackend
+
+SENTINEL = "__loaded__"
+
+_ADD = """
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+_LOAD = """
+local g = redis.call('GET', KEYS[2]) or ''
+if g ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+for i = 5, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+_BEGIN_LOAD = """
+local t = redis.call('TIME')
+return {redis.call('GET', KEYS[1]) or '', tostring(t[1] * 1000 + math.floor(t[2] / 1000))}
+"""
+
+
+def _fresh(sentinel: float | None, epoch: str | None) -> bool:
+    return sentinel is not None and (epoch is None or sentinel > float(epoch))
+
+
+class ProgressSets:
+    """Read sets per (student, language) in Redis; every method may raise CacheUnavailable."""
+
+    def __init__(self, backend: CacheBackend, *, ttl_seconds: int) -> None:
+        self.backend = backend
+        self.ttl_ms = ttl_seconds * 1000
+
+    def keys(self, student: str, language: str) -> tuple[str, str]:
+        """The set key and its generation key (same hash tag, same cluster slot)."""
+        return (
+            self.backend.key("progress", "{" + student + "}", language),
+            self.backend.key("progress-gen", "{" + student + "}", language),
+        )
+
+    async def scores(
+        self, student: str, language: str, sample_ids: Sequence[str]
+    ) -> list[float | None] | None:
+        """First-read times (epoch ms) of ``sample_ids`` in one round trip; None if not loaded."""
+        key, _ = self.keys(student, language)
+        epoch_key = self.backend.epoch_key
+
+        async def op(r: Any) -> list[Any]:
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.zmscore(key, [SENTINEL, *sample_ids])
+                pipe.get(epoch_key)
+                return list(await pipe.execute())
+
+        found, epoch = await self.backend.call(op)
+        if not _fresh(found[0], epoch):
+            return None
+        return list(found[1:])
+
+    async def members(self, student: str, language: str) -> dict[str, float] | None:
+        """The whole read set (id → epoch ms), or None if not loaded."""
+        key, _ = self.keys(student, language)
+        epoch_key = self.backend.epoch_key
+
+        async def op(r: Any) -> list[Any]:
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.zrange(key, 0, -1, withscores=True)
+                pipe.get(epoch_key)
+                return list(await pipe.execute())
+
+        pairs, epoch = await self.backend.call(op)
+        found = dict(pairs)
+        if not _fresh(found.pop(SENTINEL, None), epoch):
+            return None
+        return found
+
+    async def begin_load(self, student: str, language: str) -> tuple[str, str]:
+        """(generation, Redis time in ms): read both before the MongoDB snapshot."""
+        _, gen_key = self.keys(student, language)
+        gen, now = await self.backend.call(lambda r: r.eval(_BEGIN_LOAD, 1, gen_key))
+        return str(gen), str(now)
+
+    async def load(
+        self, student: str, language: str, entries: Mapping[str, float], token: tuple[str, str]
+    ) -> bool:
+        """Replace the set with a MongoDB snapshot unless a write landed since ``token``."""
+        key, gen_key = self.keys(student, language)
+        generation, started = token
+        argv: list[Any] = [generation, self.ttl_ms, SENTINEL, started]
+        for sample_id, score in entries.items():
+            argv += [score, sample_id]
+        loaded: int = await self.backend.call(lambda r: r.eval(_LOAD, 2, key, gen_key, *argv))
+        return loaded == 1
+
+    async def add(self, student: str, language: str, sample_id: str, score: float) -> bool:
+        """Write-through of one first read; adds only to a loaded set. True if added."""
+        key, gen_key = self.keys(student, language)
+        added: int = await self.backend.call(
+            lambda r: r.eval(_ADD, 2, key, gen_key, sample_id, score, self.ttl_ms, SENTINEL)
+        )
+        return added == 1
+
+    async def forget(self, student: str, language: str) -> None:
+        """Drop the set, so the next read reloads it from MongoDB."""
+        key, gen_key = self.keys(student, language)
+        await self.backend.call(lambda r: r.delete(key, gen_key))

@@ -1,0 +1,1 @@
+"""Data migrations: each runnable as a module and through ``lumetrix migrate``; idempotent."""

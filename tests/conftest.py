@@ -1,0 +1,170 @@
+"""Shared fixtures: a real SecantusDB server (or MONGODB_URL), a seeded and migrated
+catalog, and the app served in-process over httpx, once per Redis backend (fakeredis,
+plus the real Redis at TEST_REDIS_URL when given)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.auth import mint_token
+from app.db import Database, create_client
+from app.embedded import EmbeddedMongo
+from app.main import create_app
+from app.seed import seed_demo
+from app.settings import Settings
+from migrations.add_language_to_samples import migrate
+
+SECRET = "test-secret-of-at-least-thirty-two-bytes!!"
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+REDIS_BACKENDS = ["fakeredis", *(["redis"] if TEST_REDIS_URL else [])]
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MongoDB-protocol server for the whole session."""
+    if os.environ.get("MONGODB_URL"):
+        yield os.environ["MONGODB_URL"]
+        return
+    embedded = EmbeddedMongo(tmp_path_factory.mktemp("secantus"))
+    url = embedded.start()
+    yield url
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def mongo_client(mongo_url: str) -> AsyncIterator[Any]:
+    """One client for fixtures that prepare or inspect data."""
+    client = create_client(mongo_url, timeout_ms=5000)
+    yield client
+    await client.close()
+
+
+def unique_name(stem: str) -> str:
+    """A database name or id unique to this run."""
+    return f"{stem}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+async def catalog_db(mongo_client: Any) -> AsyncIterator[str]:
+    """Name of a database holding the demo catalog, seeded and migrated once."""
+    name = unique_name("lmx_test_catalog")
+    db = mongo_client[name]
+    await seed_demo(db, show_progress=False)
+    await migrate(db, show_progress=False)
+    yield name
+    await mongo_client.drop_database(name)
+
+
+@pytest.fixture
+async def fresh_db(mongo_client: Any) -> AsyncIterator[Database]:
+    """An empty database of this test's own."""
+    name = unique_name("lmx_test")
+    yield mongo_client[name]
+    await mongo_client.drop_database(name)
+
+
+@dataclass
+class Api:
+    """The app under test and an HTTP client speaking to it as a student."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+    student: str = field(default_factory=lambda: unique_name("SIDHI"))
+    client_id: str = "web"
+
+    def headers(self, student: str | None = None) -> dict[str, str]:
+        """Auth headers for ``student`` (default: this test's student)."""
+        token = mint_token(SECRET, sub=student or self.student, client_id=self.client_id)
+        return {"Authorization": f"Bearer {token}", "X-Client-Id": self.client_id}
+
+    async def get(self, path: str, student: str | None = None, **params: Any) -> httpx.Response:
+        """GET as a student."""
+        return await self.client.get(path, params=params, headers=self.headers(student))
+
+    async def post(
+        self, path: str, student: str | None = None, json: Any = None, **params: Any
+    ) -> httpx.Response:
+        """POST as a student."""
+        return await self.client.post(path, params=params, json=json, headers=self.headers(student))
+
+    @property
+    def db(self) -> Database:
+        """The app's database."""
+        return self.app.state.db  # type: ignore[no-any-return]
+
+
+def make_settings(mongo_url: str, db_name: str, redis: str, **extra: Any) -> Settings:
+    """Settings of an app under test on its own Redis key prefix."""
+    values: dict[str, Any] = {
+        "mongodb_url": mongo_url,
+        "mongodb_db": db_name,
+        "redis_url": TEST_REDIS_URL if redis == "redis" else None,
+        "redis_prefix": f"lmxtest:{uuid.uuid4().hex[:8]}:",
+        "jwt_secret": SECRET,
+        "lumetrix_env": "test",
+        "catalog_version_ttl": 0,
+        "warm_on_start": False,
+    }
+    return Settings(**(values | extra))
+
+
+async def delete_prefix(app: FastAPI) -> None:
+    """Delete this app's keys (and only them) from a real Redis."""
+    backend = app.state.redis
+    if backend.embedded:
+        return
+    keys = [k async for k in backend.client.scan_iter(match=backend.prefix + "*", count=500)]
+    if keys:
+        await backend.client.delete(*keys)
+
+
+class running_app:
+    """``async with running_app(settings) as api``: lifespan started, keys cleaned after."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+
+    async def __aenter__(self) -> Api:
+        self._life = self.app.router.lifespan_context(self.app)
+        await self._life.__aenter__()
+        transport = httpx.ASGITransport(app=self.app)
+        self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        return Api(self.app, self.client, self.settings)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        try:
+            await delete_prefix(self.app)
+        except Exception:  # a test that stopped Redis leaves nothing to clean
+            pass
+        await self._life.__aexit__(None, None, None)
+
+
+@pytest.fixture(params=REDIS_BACKENDS)
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """Which Redis the app under test uses."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def api(mongo_url: str, catalog_db: str, redis_kind: str) -> AsyncIterator[Api]:
+    """The app on the shared demo catalog, as a student of this test's own."""
+    async with running_app(make_settings(mongo_url, catalog_db, redis_kind)) as client:
+        yield client
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A DATA_DIR of this test's own."""
+    return tmp_path / "data"

@@ -1,0 +1,182 @@
+"""Read tracking over HTTP: mark-read, exactly-once points, enrichment and progress."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.training import models
+from tests.conftest import Api, unique_name
+
+
+async def _first_ids(api: Api, language: str = "c", n: int = 3, **flt: object) -> list[str]:
+    body = (await api.get("/training/samples", language=language, limit=n, **flt)).json()
+    return [s["sample_id"] for s in body["data"]]
+
+
+async def test_mark_read_then_revisit(api: Api) -> None:
+    [sample_id] = await _first_ids(api, n=1)
+    first = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=45)
+    assert first.status_code == 200
+    body = first.json()
+    models.MarkReadOut.model_validate(body)
+    assert body["is_first_read"] is True and body["points_awarded"] == 1
+    assert body["total_points"] == 1 and body["message"] == "Sample marked as read"
+    again = (await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=30)).json()
+    assert again["is_first_read"] is False and again["points_awarded"] == 0
+    assert again["total_points"] == 1 and again["message"] == "Sample revisited"
+    detail = (await api.get(f"/training/samples/{sample_id}")).json()["data"]
+    assert detail["isRead"] is True and detail["readAt"].endswith("Z")
+    assert detail["timeSpent"] == 75 and detail["revisitedCount"] == 2
+    doc = await api.db["sample_progress"].find_one(
+        {"sidhi_id": api.student, "sample_id": sample_id}
+    )
+    assert doc is not None
+    assert doc["chapter"] == 1 and doc["language"] == "c" and doc["knowledge_area"] == "basics"
+    assert doc["points_awarded"] == 1 and doc["last_revisited"] >= doc["read_at"]
+
+
+async def test_time_spent_as_json_body(api: Api) -> None:
+    [sample_id] = await _first_ids(api, "python", n=1)
+    res = await api.post(f"/training/samples/{sample_id}/mark-read", json={"time_spent": 12})
+    assert res.status_code == 200 and res.json()["is_first_read"] is True
+    detail = (await api.get(f"/training/samples/{sample_id}")).json()["data"]
+    assert detail["timeSpent"] == 12
+
+
+@pytest.mark.parametrize(
+    ("params", "body"),
+    [
+        ({"time_spent": 0}, None),
+        ({"time_spent": 3601}, None),
+        ({"time_spent": -5}, None),
+        ({"time_spent": 1.5}, None),
+        ({"time_spent": "abc"}, None),
+        ({}, None),
+        ({}, {"time_spent": 0}),
+        ({}, {"time_spent": "x"}),
+        ({}, [1, 2]),
+        ({}, "45"),
+        ({}, {"time_spent": 5, "extra": 1}),
+        ({"time_spent": 5}, {"time_spent": 5}),
+    ],
+)
+async def test_bad_time_spent_is_4xx(api: Api, params: dict[str, object], body: object) -> None:
+    [sample_id] = await _first_ids(api, n=1)
+    res = await api.post(f"/training/samples/{sample_id}/mark-read", json=body, **params)
+    assert res.status_code in (400, 422)
+    assert res.json()["detail"]
+    assert await api.db["sample_progress"].count_documents({"sidhi_id": api.student}) == 0
+
+
+async def test_read_your_writes_on_every_listing(api: Api) -> None:
+    ids = await _first_ids(api, n=3, chapter=2)
+    # Load the read set first, so the write-through path (not a reload) is what we see.
+    before = (await api.get("/training/samples", language="c", chapter=2, limit=3)).json()
+    assert [s["isRead"] for s in before["data"]] == [False, False, False]
+    await api.post(f"/training/samples/{ids[1]}/mark-read", time_spent=10)
+    after = (await api.get("/training/samples", language="c", chapter=2, limit=3)).json()
+    assert [s["isRead"] for s in after["data"]] == [False, True, False]
+    assert after["data"][1]["readAt"] is not None
+    sample = (await api.get(f"/training/samples/{ids[1]}")).json()["data"]
+    found = (await api.get("/training/search", language="c", q=sample["question"][:40])).json()
+    assert any(s["sample_id"] == ids[1] and s["isRead"] for s in found["data"])
+
+
+async def test_students_do_not_see_each_other(api: Api) -> None:
+    [sample_id] = await _first_ids(api, n=1)
+    await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=10)
+    other = unique_name("SIDHI_OTHER")
+    body = (await api.get("/training/samples", student=other, language="c", limit=1)).json()
+    assert body["data"][0]["isRead"] is False
+    progress = (await api.get("/training/my-progress", student=other, language="c")).json()
+    assert progress["overview"]["samples_read"] == 0
+
+
+async def test_concurrent_first_reads_award_points_once(api: Api) -> None:
+    [sample_id] = await _first_ids(api, "cpp", n=1)
+    results = await asyncio.gather(
+        *[api.post(f"/training/samples/{sample_id}/mark-read", time_spent=i + 1) for i in range(50)]
+    )
+    bodies = [r.json() for r in results]
+    assert all(r.status_code == 200 for r in results), bodies[:3]
+    assert sum(b["is_first_read"] for b in bodies) == 1
+    assert sum(b["points_awarded"] for b in bodies) == 1
+    doc = await api.db["sample_progress"].find_one(
+        {"sidhi_id": api.student, "sample_id": sample_id}
+    )
+    assert doc is not None
+    assert doc["revisited_count"] == 50 and doc["time_spent"] == sum(range(1, 51))
+    stats = await api.db["student_stats"].find_one({"_id": api.student})
+    assert stats is not None and stats["total_points"] == 1
+    assert stats["languages"]["cpp"]["read"] == 1
+
+
+async def test_chapters_and_my_progress_follow_reads(api: Api) -> None:
+    ids = await _first_ids(api, "c", n=4, chapter=6)
+    for i, sample_id in enumerate(ids):
+        await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=60 * (i + 1))
+    await api.post(f"/training/samples/{ids[0]}/mark-read", time_spent=60)
+    chapters = (await api.get("/training/chapters", language="c")).json()["chapters"]
+    six = chapters[5]
+    assert six["read_questions"] == 4
+    assert six["progress_percentage"] == round(4 / six["total_questions"] * 100, 2)
+    assert all(c["read_questions"] == 0 for c in chapters if c["chapter"] != 6)
+
+    body = (await api.get("/training/my-progress", language="c")).json()
+    models.ProgressOut.model_validate(body)
+    overview = body["overview"]
+    assert overview["samples_read"] == 4 and overview["points"] == 4
+    assert overview["total_time_seconds"] == 60 * (1 + 2 + 3 + 4) + 60
+    assert [c["chapter"] for c in body["by_chapter"]] == list(range(1, 11))
+    assert body["by_chapter"][5]["read"] == 4 and body["by_chapter"][0]["read"] == 0
+    areas = {a["area"]: a for a in body["by_knowledge_area"]}
+    assert areas["pointers"]["read"] == 4 and areas["basics"]["read"] == 0
+    assert areas["pointers"]["time_spent_minutes"] == 11.0
+    recent = body["recent_activity"]
+    assert [r["sample_id"] for r in recent] == list(reversed(ids))
+    assert all("_id" not in r for r in recent)
+    other = (await api.get("/training/my-progress", language="python")).json()
+    assert other["overview"]["samples_read"] == 0 and other["overview"]["total_points"] == 4
+
+
+async def test_random_unread_only(api: Api) -> None:
+    listing = (
+        await api.get(
+            "/training/samples",
+            language="python",
+            chapter=8,
+            type="theory",
+            difficulty="easy",
+            limit=100,
+        )
+    ).json()
+    ids = [s["sample_id"] for s in listing["data"]]
+    assert 0 < len(ids) < 100
+    for sample_id in ids[:-1]:
+        await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=5)
+    for _ in range(3):
+        body = (
+            await api.get(
+                "/training/random",
+                language="python",
+                chapter=8,
+                type="theory",
+                difficulty="easy",
+                unread_only="true",
+            )
+        ).json()
+        assert body["data"]["sample_id"] == ids[-1] and body["data"]["isRead"] is False
+    await api.post(f"/training/samples/{ids[-1]}/mark-read", time_spent=5)
+    body = (
+        await api.get(
+            "/training/random",
+            language="python",
+            chapter=8,
+            type="theory",
+            difficulty="easy",
+            unread_only="true",
+        )
+    ).json()
+    assert body["data"] is None and body["message"]
