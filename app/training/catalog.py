@@ -50,7 +50,7 @@ class SampleFilter:
 
 @dataclass(slots=True)
 class LanguageCatalog:
-    """A language's samples in ``sample_id`` order, indexed for lookups and search."""
+    """A language's samples in curriculum order, indexed for lookups and search."""
 
     samples: list[dict[str, Any]]
     by_id: dict[str, dict[str, Any]] = field(init=False)
@@ -122,7 +122,7 @@ async def list_samples(
     page: int,
     limit: int,
 ) -> Page:
-    """One page of a language's samples passing ``flt``, in ``sample_id`` order."""
+    """One page of a language's samples passing ``flt``, in (chapter, sample_id) order."""
     check_language(language)
     skip = (page - 1) * limit
     if catalog is None:

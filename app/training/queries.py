@@ -1,7 +1,7 @@
 """Every MongoDB query of the training domain, in one place.
 
 Queries are written for both mongod and SecantusDB: no ``$text``, no ``$lookup``; search is
-an escaped, case-insensitive regex; pages sort on ``sample_id`` with an index behind them.
+an escaped, case-insensitive regex; pages sort on (chapter, sample_id), served by an index.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from app.db import PROGRESS, SAMPLES, STATS, Database
 
 # Never let an ObjectId reach a response.
 SAMPLE_FIELDS = {"_id": 0}
+# Curriculum order; the (language, chapter, sample_id) index serves it.
+SAMPLE_ORDER = [("chapter", 1), ("sample_id", 1)]
 
 
 def sample_filter(
@@ -48,16 +50,16 @@ def search_filter(language: str, text: str) -> dict[str, Any]:
 
 
 async def all_samples(db: Database, query: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every sample matching ``query`` (e.g. a language), ordered by ``sample_id``."""
-    cursor = db[SAMPLES].find(query, SAMPLE_FIELDS).sort("sample_id", 1)
+    """Every sample matching ``query`` (e.g. a language), in curriculum order."""
+    cursor = db[SAMPLES].find(query, SAMPLE_FIELDS).sort(SAMPLE_ORDER)
     return await cursor.to_list(None)
 
 
 async def find_samples(
     db: Database, query: dict[str, Any], *, skip: int, limit: int
 ) -> list[dict[str, Any]]:
-    """One page of samples matching ``query``, ordered by ``sample_id``."""
-    cursor = db[SAMPLES].find(query, SAMPLE_FIELDS).sort("sample_id", 1).skip(skip).limit(limit)
+    """One page of samples matching ``query``, in curriculum order."""
+    cursor = db[SAMPLES].find(query, SAMPLE_FIELDS).sort(SAMPLE_ORDER).skip(skip).limit(limit)
     return await cursor.to_list(limit)
 
 
