@@ -40,15 +40,11 @@ def mint_token(secret: str, *, sub: str, client_id: str, ttl: int = 3600) -> str
 def decode_token(token: str, secret: str) -> dict[str, object]:
     """Verify signature, algorithm and required claims; raise NotAuthenticated otherwise."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise NotAuthenticated("malformed token") from None
-    if header.get("alg") != ALGORITHM:
-        raise NotAuthenticated(f"token algorithm must be {ALGORITHM}")
-    try:
         claims: dict[str, object] = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": list(REQUIRED_CLAIMS)}
         )
+    except jwt.InvalidAlgorithmError:
+        raise NotAuthenticated(f"token algorithm must be {ALGORITHM}") from None
     except jwt.ExpiredSignatureError:
         raise NotAuthenticated("token expired") from None
     except jwt.ImmatureSignatureError:

@@ -3,6 +3,7 @@ and closed on shutdown; nothing connects at import time."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,6 +65,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await warm(db=db, catalog=app.state.catalog, progress=app.state.progress)
         except PyMongoError as exc:
             log.error("could not warm the catalog cache at start-up: %s", exc)
+    # What start-up loaded lives as long as the process: keep it out of the GC's scans,
+    # whose full passes over the cached catalog showed up as p99 spikes.
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:

@@ -8,15 +8,17 @@ version) and aggregates come from one cached facet table per language; with it o
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from app.db import Database, catalog_version
 from app.errors import InvalidLanguage
 from app.training import queries
 from app.training.curriculum import DIFFICULTIES, LANGUAGES, TYPES
 from cache.catalog import CatalogCache
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,49 @@ async def facets(
     version = await current_version(db=db, catalog=catalog)
     return await catalog.get(
         version, f"facets:{language}", lambda: queries.facet_counts(db, language)
+    )
+
+
+async def _derived(
+    *,
+    db: Database,
+    catalog: CatalogCache | None,
+    language: str,
+    name: str,
+    build: Callable[[list[dict[str, Any]]], T],
+) -> T:
+    """A table built from a language's facets, kept in process next to them."""
+    check_language(language)
+    if catalog is None:
+        return build(await queries.facet_counts(db, language))
+    version = await current_version(db=db, catalog=catalog)
+
+    async def load() -> T:
+        return build(await facets(db=db, catalog=catalog, language=language))
+
+    return await catalog.get(version, f"{name}:{language}", load, shared=False)
+
+
+async def chapters(
+    *, db: Database, catalog: CatalogCache | None, language: str
+) -> list[dict[str, Any]]:
+    """Per chapter of a language: totals and breakdown (see ``chapter_table``)."""
+    return await _derived(
+        db=db, catalog=catalog, language=language, name="chapters", build=chapter_table
+    )
+
+
+async def knowledge_areas(
+    *, db: Database, catalog: CatalogCache | None, language: str
+) -> list[dict[str, Any]]:
+    """Per knowledge area of a language, in curriculum order (see ``area_table``)."""
+    return await _derived(db=db, catalog=catalog, language=language, name="areas", build=area_table)
+
+
+async def stats(*, db: Database, catalog: CatalogCache | None, language: str) -> dict[str, Any]:
+    """Totals of a language (see ``stats_table``)."""
+    return await _derived(
+        db=db, catalog=catalog, language=language, name="stats", build=stats_table
     )
 
 

@@ -228,10 +228,10 @@ async def chapters_with_progress(
     *, db: Database, catalog: CatalogCache | None, student: str, language: str
 ) -> list[dict[str, Any]]:
     """Each chapter of a language with its totals and the student's reads."""
-    rows = await catalog_service.facets(db=db, catalog=catalog, language=language)
+    table = await catalog_service.chapters(db=db, catalog=catalog, language=language)
     chapters_read = _lang_stats(await queries.get_stats(db, student), language).get("chapters", {})
     out = []
-    for chapter in catalog_service.chapter_table(rows):
+    for chapter in table:
         read = int(chapters_read.get(str(chapter["chapter"]), {}).get("read", 0))
         out.append(
             {
@@ -247,11 +247,12 @@ async def my_progress(
     *, db: Database, catalog: CatalogCache | None, student: str, language: str
 ) -> dict[str, Any]:
     """A student's progress in a language: overview, chapters, areas, recent reads."""
-    rows = await catalog_service.facets(db=db, catalog=catalog, language=language)
+    chapter_rows = await catalog_service.chapters(db=db, catalog=catalog, language=language)
+    area_rows = await catalog_service.knowledge_areas(db=db, catalog=catalog, language=language)
     stats = await queries.get_stats(db, student)
     mine = _lang_stats(stats, language)
     recent = await queries.recent_reads(db, student, language)
-    total = sum(r["count"] for r in rows)
+    total = sum(c["total_questions"] for c in chapter_rows)
     read, seconds = int(mine.get("read", 0)), int(mine.get("time_spent", 0))
     chapters, areas = mine.get("chapters", {}), mine.get("areas", {})
     return {
@@ -272,7 +273,7 @@ async def my_progress(
                 "total": ch["total_questions"],
                 "percentage": _pct(n, ch["total_questions"]),
             }
-            for ch in catalog_service.chapter_table(rows)
+            for ch in chapter_rows
         ],
         "by_knowledge_area": [
             {
@@ -284,7 +285,7 @@ async def my_progress(
                     int(areas.get(area["knowledge_area"], {}).get("time_spent", 0)) / 60, 1
                 ),
             }
-            for area in catalog_service.area_table(rows)
+            for area in area_rows
         ],
         "recent_activity": [
             {

@@ -195,9 +195,10 @@ async def get_filters(
     languages = [check_language(language)] if language is not None else list(LANGUAGES)
     chapters, areas = {}, {}
     for lang in languages:
-        rows = await catalog_service.facets(db=db, catalog=catalog, language=lang)
-        chapters[lang] = [c["chapter"] for c in catalog_service.chapter_table(rows)]
-        areas[lang] = [a["knowledge_area"] for a in catalog_service.area_table(rows)] or list(
+        found = await catalog_service.chapters(db=db, catalog=catalog, language=lang)
+        chapters[lang] = [c["chapter"] for c in found]
+        found = await catalog_service.knowledge_areas(db=db, catalog=catalog, language=lang)
+        areas[lang] = [a["knowledge_area"] for a in found] or list(
             dict.fromkeys(KNOWLEDGE_AREAS[lang].values())
         )
     return json_response(
@@ -220,10 +221,8 @@ async def get_filters(
 )
 async def get_stats(db: MongoDep, catalog: CatalogDep, language: Language) -> Response:
     """Sample counts of a language by chapter, type, difficulty and knowledge area."""
-    rows = await catalog_service.facets(db=db, catalog=catalog, language=language)
-    return json_response(
-        {"status": "success", "language": language, **catalog_service.stats_table(rows)}
-    )
+    totals = await catalog_service.stats(db=db, catalog=catalog, language=language)
+    return json_response({"status": "success", "language": language, **totals})
 
 
 @router.get(
@@ -313,8 +312,7 @@ async def search(
 )
 async def get_knowledge_areas(db: MongoDep, catalog: CatalogDep, language: Language) -> Response:
     """Each knowledge area with its sample count by difficulty, in curriculum order."""
-    rows = await catalog_service.facets(db=db, catalog=catalog, language=language)
-    areas = catalog_service.area_table(rows)
+    areas = await catalog_service.knowledge_areas(db=db, catalog=catalog, language=language)
     return json_response(
         {
             "status": "success",
