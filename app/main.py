@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 from pymongo.errors import PyMongoError
 from starlette.responses import Response
 
-from app.auth import verify_client_bound_request
+from app.auth import TokenVerifier, verify_client_bound_request
 from app.db import create_client, ensure_indexes
 from app.embedded import EmbeddedMongo
 from app.errors import error_responses, install_error_handlers
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.tokens = TokenVerifier(settings.jwt_secret)
     install_error_handlers(app)
     app.include_router(
         training_router,

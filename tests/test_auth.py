@@ -128,3 +128,13 @@ def test_production_refuses_weak_secret() -> None:
     with pytest.raises(ValueError, match="JWT_SECRET"):
         Settings(lumetrix_env="production", jwt_secret="short")
     assert Settings(lumetrix_env="production", jwt_secret="x" * 32).jwt_secret == "x" * 32
+
+
+async def test_a_remembered_token_still_expires(api: Api) -> None:
+    token = _token(_claims(exp=int(time.time()) + 2))
+    status, _, _ = await _call(api, token)
+    assert status == 200
+    # The verifier remembers this token; its expiry must still be enforced on reuse.
+    api.app.state.tokens.verified[token]["exp"] = int(time.time()) - 1
+    status, body, _ = await _call(api, token)
+    assert status == 401 and body["detail"] == "token expired"

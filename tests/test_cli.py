@@ -1,0 +1,113 @@
+"""The lumetrix command line, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jwt
+import yaml
+
+from app.db import SAMPLES
+from tests.conftest import SECRET
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lumetrix(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``lumetrix args`` with extra environment."""
+    return subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "JWT_SECRET": SECRET, **env},
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    out = lumetrix("--help")
+    assert out.returncode == 0
+    for command in [
+        "serve",
+        "dev",
+        "seed-demo",
+        "migrate",
+        "warm-cache",
+        "token",
+        "recompute-stats",
+    ]:
+        assert command in out.stdout
+
+
+def test_token_command() -> None:
+    out = lumetrix("token", "--sub", "SIDHI_A6281C8BA865", "--client-id", "mobile", "--ttl", "60")
+    assert out.returncode == 0, out.stderr
+    claims = jwt.decode(out.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "SIDHI_A6281C8BA865" and claims["cid"] == "mobile"
+    bad = lumetrix("token", "--sub", "no spaces please")
+    assert bad.returncode == 1 and bad.stderr.startswith("error:")
+    assert "Traceback" not in bad.stderr
+
+
+def test_production_without_secret_is_one_line_error() -> None:
+    out = lumetrix("token", "--sub", "S1", LUMETRIX_ENV="production", JWT_SECRET="short")
+    assert out.returncode == 1
+    assert "JWT_SECRET" in out.stderr and "Traceback" not in out.stderr
+
+
+async def test_migrate_command_and_module(mongo_url: str, fresh_db: Any) -> None:
+    await fresh_db[SAMPLES].insert_many(
+        [
+            {"sample_id": "c_ch1_q_000001", "chapter": 1},
+            {"sample_id": "rust_ch1_q_000002", "chapter": 1},
+        ]
+    )
+    env = {"MONGODB_URL": mongo_url, "MONGODB_DB": fresh_db.name}
+    dry = lumetrix("migrate", "--dry-run", **env)
+    assert dry.returncode == 2 and "rust_ch1_q_000002" in dry.stdout
+    assert (await fresh_db[SAMPLES].find_one({"sample_id": "c_ch1_q_000001"})).get(
+        "language"
+    ) is None
+    module = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "migrations.add_language_to_samples"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    assert module.returncode == 2, module.stderr
+    assert "matched c" in module.stdout
+    fallback = lumetrix("migrate", "--fallback-language", "cpp", **env)
+    assert fallback.returncode == 0, fallback.stderr
+    doc = await fresh_db[SAMPLES].find_one({"sample_id": "rust_ch1_q_000002"})
+    assert doc["language"] == "cpp"
+
+
+async def test_seed_demo_command_is_idempotent(mongo_url: str, fresh_db: Any) -> None:
+    env = {"MONGODB_URL": mongo_url, "MONGODB_DB": fresh_db.name}
+    first = lumetrix("seed-demo", **env)
+    assert first.returncode == 0 and "inserted 5000" in first.stdout, first.stderr
+    second = lumetrix("seed-demo", **env)
+    assert "inserted 0, already present 5000" in second.stdout
+
+
+def test_docker_compose_is_valid() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"app", "mongo", "redis"}
+    assert services["app"]["depends_on"] == {
+        "mongo": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    for name in ("mongo", "redis"):
+        assert services[name]["healthcheck"]["test"]
+    assert "JWT_SECRET" in services["app"]["environment"]
+    assert (ROOT / "Dockerfile").read_text().count("USER lumetrix") == 1
