@@ -180,3 +180,35 @@ async def test_random_unread_only(api: Api) -> None:
         )
     ).json()
     assert body["data"] is None and body["message"]
+
+
+async def test_recompute_stats_rebuilds_what_mark_read_kept(api: Api) -> None:
+    from app.training.progress import recompute_stats
+
+    ids = await _first_ids(api, "c", n=3, chapter=4)
+    ids += await _first_ids(api, "python", n=2, chapter=7)
+    for i, sample_id in enumerate(ids):
+        await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=10 + i)
+    await api.post(f"/training/samples/{ids[0]}/mark-read", time_spent=7)
+    kept = await api.db["student_stats"].find_one({"_id": api.student}, {"updated_at": 0})
+    # A crash between the progress write and the stats write loses the stats document.
+    await api.db["student_stats"].delete_one({"_id": api.student})
+    await recompute_stats(db=api.db, student=api.student)
+    rebuilt = await api.db["student_stats"].find_one({"_id": api.student}, {"updated_at": 0})
+    assert rebuilt == kept
+    assert rebuilt["total_points"] == 5 and rebuilt["languages"]["c"]["time_spent"] == 40
+
+
+async def test_warm_up_preloads_recent_students(api: Api) -> None:
+    from app.training.warm import warm
+
+    [sample_id] = await _first_ids(api, "cpp", n=1, chapter=10)
+    await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=10)
+    progress = api.app.state.progress
+    await progress.forget(api.student, "cpp")
+    assert await progress.members(api.student, "cpp") is None
+    languages, sets = await warm(
+        db=api.db, catalog=api.app.state.catalog, progress=progress, students=100_000
+    )
+    assert languages == 3 and sets >= 1
+    assert sample_id in (await progress.members(api.student, "cpp") or {})

@@ -240,15 +240,24 @@ async def apply_stats(
     db: Database, student: str, inc: dict[str, int], now: datetime
 ) -> dict[str, Any]:
     """Apply one visit's increments; return the updated stats document."""
-    doc = await db[STATS].find_one_and_update(
-        {"_id": student},
-        {"$inc": inc, "$set": {"updated_at": now}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-        projection={"_id": 0},
-    )
-    assert doc is not None
-    return doc
+    for _ in range(3):
+        try:
+            doc = await db[STATS].find_one_and_update(
+                {"_id": student},
+                {"$inc": inc, "$set": {"updated_at": now}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                projection={"_id": 0},
+            )
+        except DuplicateKeyError:
+            continue  # a racing upsert created the document first; ours did not apply
+        if doc is None:
+            # SecantusDB may apply a racing upsert yet return no document: read it back
+            # rather than apply the increment twice.
+            doc = await get_stats(db, student)
+        if doc is not None:
+            return doc
+    raise RuntimeError(f"could not update the stats of {student}")
 
 
 async def get_stats(db: Database, student: str) -> dict[str, Any] | None:
