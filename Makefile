@@ -24,5 +24,11 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+loadtest: $(STAMP)  ## locust, headless, against a server it starts (LOADTEST_ARGS="--users 50")
+	$(BIN)/python -m loadtests.run_locust $(LOADTEST_ARGS)
+
+bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read, my-progress
+	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .lumetrix .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lumetrix .lumetrix-bench .pytest_cache .mypy_cache .ruff_cache

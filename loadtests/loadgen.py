@@ -78,20 +78,34 @@ def _lua_table(requests: list[Request]) -> str:
     for r in requests:
         headers = ", ".join(f"[{lua_str(k)}] = {lua_str(v)}" for k, v in r.headers.items())
         body = "nil"
-        rows.append(f"{{method = {lua_str(r.method)}, path = {lua_str(r.path)}, "
-                    f"headers = {{{headers}}}, body = {body}}}")
+        rows.append(
+            f"{{method = {lua_str(r.method)}, path = {lua_str(r.path)}, "
+            f"headers = {{{headers}}}, body = {body}}}"
+        )
     return "{" + ",\n".join(rows) + "}"
 
 
-def run_wrk(base: str, requests: list[Request], *, connections: int, seconds: float,
-            threads: int = 2) -> Result:
+def run_wrk(
+    base: str, requests: list[Request], *, connections: int, seconds: float, threads: int = 2
+) -> Result:
     """Load ``base`` with wrk, picking a random request of ``requests`` each time."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_WRK_SCRIPT % _lua_table(requests))
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-         "--timeout", "10s", "-s", script.name, base],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            script.name,
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     Path(script.name).unlink()
     line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON "))
@@ -99,14 +113,26 @@ def run_wrk(base: str, requests: list[Request], *, connections: int, seconds: fl
     secs = data["duration_us"] / 1e6
     errors = sum(data[k] for k in ("status", "connect", "read", "write", "timeout"))
     return Result(
-        requests=data["requests"], seconds=secs, rps=data["requests"] / secs,
-        p50_ms=data["p50"] / 1000, p90_ms=data["p90"] / 1000, p99_ms=data["p99"] / 1000,
-        max_ms=data["max"] / 1000, errors=errors, generator="wrk",
+        requests=data["requests"],
+        seconds=secs,
+        rps=data["requests"] / secs,
+        p50_ms=data["p50"] / 1000,
+        p90_ms=data["p90"] / 1000,
+        p99_ms=data["p99"] / 1000,
+        max_ms=data["max"] / 1000,
+        errors=errors,
+        generator="wrk",
     )
 
 
-async def _connection(host: str, port: int, raws: list[bytes], deadline: float,
-                      latencies: list[float], errors: list[int]) -> None:
+async def _connection(
+    host: str,
+    port: int,
+    raws: list[bytes],
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
@@ -126,8 +152,7 @@ async def _connection(host: str, port: int, raws: list[bytes], deadline: float,
         writer.close()
 
 
-def run_python(base: str, requests: list[Request], *, connections: int,
-               seconds: float) -> Result:
+def run_python(base: str, requests: list[Request], *, connections: int, seconds: float) -> Result:
     """Load ``base`` from this process with asyncio (when wrk is not installed)."""
     host, port = base.removeprefix("http://").split(":")
     raws = []
@@ -141,8 +166,12 @@ def run_python(base: str, requests: list[Request], *, connections: int,
     async def main() -> float:
         started = time.perf_counter()
         deadline = started + seconds
-        await asyncio.gather(*[_connection(host, int(port), raws, deadline, latencies, errors)
-                               for _ in range(connections)])
+        await asyncio.gather(
+            *[
+                _connection(host, int(port), raws, deadline, latencies, errors)
+                for _ in range(connections)
+            ]
+        )
         return time.perf_counter() - started
 
     elapsed = asyncio.run(main())
@@ -151,9 +180,17 @@ def run_python(base: str, requests: list[Request], *, connections: int,
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000
 
-    return Result(requests=len(latencies), seconds=elapsed, rps=len(latencies) / elapsed,
-                  p50_ms=pct(0.5), p90_ms=pct(0.9), p99_ms=pct(0.99), max_ms=latencies[-1] * 1000,
-                  errors=len(errors), generator="python-asyncio")
+    return Result(
+        requests=len(latencies),
+        seconds=elapsed,
+        rps=len(latencies) / elapsed,
+        p50_ms=pct(0.5),
+        p90_ms=pct(0.9),
+        p99_ms=pct(0.99),
+        max_ms=latencies[-1] * 1000,
+        errors=len(errors),
+        generator="python-asyncio",
+    )
 
 
 def run_load(base: str, requests: list[Request], *, connections: int, seconds: float) -> Result:

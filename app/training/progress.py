@@ -198,8 +198,8 @@ async def mark_read(
     first = await queries.upsert_read(
         db, student=student, sample=sample, time_spent=time_spent, now=now
     )
-    inc = queries.stats_increment(sample, first_read=first, time_spent=time_spent)
-    stats = await queries.apply_stats(db, student, inc, now)
+    update = queries.stats_update(sample, first_read=first, time_spent=time_spent, now=now)
+    total_points = await queries.apply_stats(db, student, update)
     if first and progress is not None:
         try:
             await progress.add(student, sample["language"], sample_id, to_ms(now))
@@ -212,7 +212,7 @@ async def mark_read(
         language=sample["language"],
         is_first_read=first,
         points_awarded=int(sample.get("read_points", 1)) if first else 0,
-        total_points=int(stats.get("total_points", 0)),
+        total_points=total_points,
     )
 
 
@@ -251,7 +251,9 @@ async def my_progress(
     area_rows = await catalog_service.knowledge_areas(db=db, catalog=catalog, language=language)
     stats = await queries.get_stats(db, student)
     mine = _lang_stats(stats, language)
-    recent = await queries.recent_reads(db, student, language)
+    latest = list(reversed(((stats or {}).get("recent") or {}).get(language) or []))
+    details = await queries.progress_of(db, student, [r["sample_id"] for r in latest])
+    recent = [details[r["sample_id"]] for r in latest if r["sample_id"] in details]
     total = sum(c["total_questions"] for c in chapter_rows)
     read, seconds = int(mine.get("read", 0)), int(mine.get("time_spent", 0))
     chapters, areas = mine.get("chapters", {}), mine.get("areas", {})

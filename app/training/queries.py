@@ -18,6 +18,7 @@ from app.db import PROGRESS, SAMPLES, STATS, Database
 
 # Never let an ObjectId reach a response.
 SAMPLE_FIELDS = {"_id": 0}
+RECENT = 10  # first reads kept per language in the stats document, for recent activity
 # Curriculum order; the (language, chapter, sample_id) index serves it.
 SAMPLE_ORDER = [("chapter", 1), ("sample_id", 1)]
 
@@ -168,25 +169,21 @@ async def read_times(
     return {doc["sample_id"]: doc["read_at"] for doc in await cursor.to_list(None)}
 
 
-async def recent_reads(
-    db: Database, student: str, language: str, limit: int = 10
+async def progress_of(
+    db: Database, student: str, sample_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The student's progress documents for ``sample_ids`` (unique-index lookups)."""
+    cursor = db[PROGRESS].find({"sidhi_id": student, "sample_id": {"$in": sample_ids}}, {"_id": 0})
+    return {doc["sample_id"]: doc for doc in await cursor.to_list(None)}
+
+
+async def latest_reads(
+    db: Database, student: str, language: str, limit: int = RECENT
 ) -> list[dict[str, Any]]:
-    """The student's latest first reads in a language, newest first."""
+    """The student's latest first reads in a language, newest first (a sort: offline use)."""
     cursor = (
         db[PROGRESS]
-        .find(
-            {"sidhi_id": student, "language": language},
-            {
-                "_id": 0,
-                "sample_id": 1,
-                "read_at": 1,
-                "time_spent": 1,
-                "chapter": 1,
-                "knowledge_area": 1,
-                "revisited_count": 1,
-                "last_revisited": 1,
-            },
-        )
+        .find({"sidhi_id": student, "language": language}, {"_id": 0, "sample_id": 1, "read_at": 1})
         .sort("read_at", DESCENDING)
         .limit(limit)
     )
@@ -216,14 +213,21 @@ async def progress_breakdown(db: Database, student: str, language: str) -> list[
 # --- student stats ----------------------------------------------------------------------
 
 
-def stats_increment(sample: dict[str, Any], *, first_read: bool, time_spent: int) -> dict[str, int]:
-    """The ``$inc`` one visit makes to a student's stats document."""
+def stats_update(
+    sample: dict[str, Any], *, first_read: bool, time_spent: int, now: datetime
+) -> dict[str, Any]:
+    """The update one visit makes to a student's stats document.
+
+    Besides counters, a first read enters the language's ``recent`` list (the newest
+    ``RECENT`` first reads), so recent activity never needs a sort over the history.
+    """
     lang, chapter, area = sample["language"], sample["chapter"], sample["knowledge_area"]
     inc = {
         f"languages.{lang}.time_spent": time_spent,
         f"languages.{lang}.areas.{area}.time_spent": time_spent,
         f"languages.{lang}.chapters.{chapter}.time_spent": time_spent,
     }
+    update: dict[str, Any] = {"$inc": inc, "$set": {"updated_at": now}}
     if first_read:
         points = int(sample.get("read_points", 1))
         inc |= {
@@ -233,30 +237,35 @@ def stats_increment(sample: dict[str, Any], *, first_read: bool, time_spent: int
             f"languages.{lang}.areas.{area}.read": 1,
             f"languages.{lang}.chapters.{chapter}.read": 1,
         }
-    return inc
+        update["$push"] = {
+            f"recent.{lang}": {
+                "$each": [{"sample_id": sample["sample_id"], "read_at": now}],
+                "$sort": {"read_at": 1},
+                "$slice": -RECENT,
+            }
+        }
+    return update
 
 
-async def apply_stats(
-    db: Database, student: str, inc: dict[str, int], now: datetime
-) -> dict[str, Any]:
-    """Apply one visit's increments; return the updated stats document."""
+async def apply_stats(db: Database, student: str, update: dict[str, Any]) -> int:
+    """Apply one visit's stats update; return the student's total points after it."""
     for _ in range(3):
         try:
             doc = await db[STATS].find_one_and_update(
                 {"_id": student},
-                {"$inc": inc, "$set": {"updated_at": now}},
+                update,
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
-                projection={"_id": 0},
+                projection={"_id": 0, "total_points": 1},
             )
         except DuplicateKeyError:
             continue  # a racing upsert created the document first; ours did not apply
         if doc is None:
             # SecantusDB may apply a racing upsert yet return no document: read it back
-            # rather than apply the increment twice.
-            doc = await get_stats(db, student)
+            # rather than apply the update twice.
+            doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "total_points": 1})
         if doc is not None:
-            return doc
+            return int(doc.get("total_points", 0))
     raise RuntimeError(f"could not update the stats of {student}")
 
 
@@ -297,6 +306,10 @@ async def stats_from_progress(db: Database, student: str) -> dict[str, Any]:
             entry = lang_doc[bucket].setdefault(name, {"read": 0, "time_spent": 0})
             entry["read"] += row["read"]
             entry["time_spent"] += row["time_spent"]
+    doc["recent"] = {}
+    for lang in doc["languages"]:
+        latest = await latest_reads(db, student, lang)
+        doc["recent"][lang] = sorted(latest, key=lambda r: r["read_at"])
     return doc
 
 

@@ -1,0 +1,312 @@
+"""``make bench``: the service side by side with its ceiling and its uncached self.
+
+One run, one machine, one concurrency: it starts three servers on the same database —
+the ceiling (same stack, a static 20-sample page), the service with caches on, and the
+service with ``LUMETRIX_CACHE=off`` — loads each scenario in turn and prints a table of
+requests/s and latency percentiles with the ratios the performance issue asks about.
+Figures go to ``loadtests/results/bench.json`` and a chart to ``bench.png``.
+
+    python -m loadtests.bench [--concurrency 50] [--seconds 10] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.auth import mint_token
+from app.db import PROGRESS, STATS, create_client
+from app.embedded import EmbeddedMongo, free_port
+from app.seed import catalog_is_empty, seed_demo, seed_history
+from app.settings import DEV_JWT_SECRET
+from loadtests.loadgen import Request, Result, run_load
+from migrations.add_language_to_samples import migrate
+
+RESULTS = Path(__file__).parent / "results"
+HEAVY, LIGHT, WRITER = "BENCH_H1500", "BENCH_H0", "BENCH_MR_"
+WRITERS = 200
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    env.setdefault("JWT_SECRET", DEV_JWT_SECRET)
+    return env
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server for {base} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1) as res:
+                if res.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server for {base} did not become healthy")
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """Run a server process until the block ends; yield its base URL."""
+    base = f"http://127.0.0.1:{port}"
+    log = open(RESULTS / f"server-{port}.log", "wb")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(base, proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _serve_argv(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from app.cli import main; main()",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
+def _ceiling_argv(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loadtests.ceiling:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+async def prepare(mongo_url: str, db_name: str, history: int) -> list[str]:
+    """Seed and migrate when empty; give the heavy student ``history`` reads; reset writers.
+
+    Returns sample ids for the mark-read scenario."""
+    client = create_client(mongo_url, timeout_ms=10_000)
+    db = client[db_name]
+    try:
+        if await catalog_is_empty(db):
+            await seed_demo(db, show_progress=False)
+        await migrate(db, show_progress=False)
+        await db[PROGRESS].delete_many({"sidhi_id": {"$in": [LIGHT]}})
+        await db[PROGRESS].delete_many({"sidhi_id": {"$regex": f"^{WRITER}"}})
+        await db[STATS].delete_many({"_id": {"$regex": f"^{WRITER}"}})
+        await seed_history(db, student=HEAVY, language="c", reads=history)
+        cursor = db["training_samples_filtered"].find({"language": "python"}, {"sample_id": 1})
+        return [d["sample_id"] for d in await cursor.to_list(None)]
+    finally:
+        await client.close()
+
+
+def _get(path: str, student: str, secret: str) -> Request:
+    token = mint_token(secret, sub=student, client_id="bench", ttl=3600)
+    return Request("GET", path, {"Authorization": f"Bearer {token}", "X-Client-Id": "bench"})
+
+
+def scenarios(secret: str, sample_ids: list[str]) -> dict[str, tuple[str, list[Request]]]:
+    """Scenario name → (which server, requests to pick from)."""
+    page = "/training/samples?language=c&limit=20"
+    writers = [
+        mint_token(secret, sub=f"{WRITER}{i:03d}", client_id="bench", ttl=3600)
+        for i in range(WRITERS)
+    ]
+    # First reads and revisits: each writer draws from 40 samples, so revisits soon dominate.
+    mark = [
+        Request(
+            "POST",
+            f"/training/samples/{sample_ids[(i * 7 + j) % len(sample_ids)]}"
+            f"/mark-read?time_spent=30",
+            {"Authorization": f"Bearer {writers[i]}", "X-Client-Id": "bench"},
+        )
+        for i in range(WRITERS)
+        for j in range(40)
+    ]
+    # The uncached scenario goes last: the requests it leaves queued in the database would
+    # otherwise slow down whatever runs after it.
+    return {
+        "ceiling": ("ceiling", [Request("GET", "/ceiling", {})]),
+        "samples cached (1500 reads)": ("cached", [_get(page, HEAVY, secret)]),
+        "samples cached (0 reads)": ("cached", [_get(page, LIGHT, secret)]),
+        "mark-read": ("cached", mark),
+        "my-progress": ("cached", [_get("/training/my-progress?language=c", HEAVY, secret)]),
+        "samples uncached (1500 reads)": ("uncached", [_get(page, HEAVY, secret)]),
+    }
+
+
+def _fetch(base: str, req: Request) -> bytes:
+    with urllib.request.urlopen(
+        urllib.request.Request(base + req.path, headers=req.headers, method=req.method)
+    ) as res:
+        return bytes(res.read())
+
+
+def report(results: dict[str, Result], args: argparse.Namespace) -> dict[str, Any]:
+    """Print the table and ratios; return everything as plain data."""
+    print(
+        f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per scenario, "
+        f"{args.workers} worker(s), generator {next(iter(results.values())).generator}, "
+        f"Redis {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded fakeredis'}"
+    )
+    print(
+        f"{'scenario':<32}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+        f"{'max ms':>9}{'errors':>8}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:<32}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}{r.p99_ms:>9.1f}"
+            f"{r.max_ms:>9.1f}{r.errors:>8}"
+        )
+    cached = results["samples cached (1500 reads)"]
+    ratios = {
+        "cached / ceiling (rps)": cached.rps / results["ceiling"].rps,
+        "cached / uncached (rps)": cached.rps / results["samples uncached (1500 reads)"].rps,
+        "p50 1500 reads / 0 reads": cached.p50_ms / results["samples cached (0 reads)"].p50_ms,
+    }
+    print()
+    for name, value in ratios.items():
+        print(f"{name:<32}{value:>9.2f}")
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "workers": args.workers,
+        "redis": "REDIS_URL" if os.environ.get("REDIS_URL") else "fakeredis",
+        "results": {k: v.as_dict() for k, v in results.items()},
+        "ratios": ratios,
+    }
+
+
+def chart(data: dict[str, Any], path: Path) -> None:
+    """Latency percentiles per scenario, requests/s on the labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(data["results"])
+    fig, ax = plt.subplots(figsize=(11, 5))
+    width = 0.27
+    for i, key in enumerate(("p50_ms", "p90_ms", "p99_ms")):
+        values = [data["results"][n][key] for n in names]
+        ax.bar(
+            [x + (i - 1) * width for x in range(len(names))],
+            values,
+            width,
+            label=key.removesuffix("_ms"),
+        )
+    ax.set_yscale("log")
+    ax.set_ylabel("latency, ms (log)")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels([f"{n}\n{data['results'][n]['rps']:.0f} req/s" for n in names], fontsize=8)
+    ax.set_title(
+        f"Lumetrix bench: {data['concurrency']} connections, "
+        f"{data['workers']} worker(s), {data['redis']}"
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(description="side-by-side benchmark")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--history", type=int, default=1500)
+    parser.add_argument("--only", help="comma-separated scenario names to run")
+    args = parser.parse_args(argv)
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        parser.error("--workers > 1 needs REDIS_URL (read sets must be shared)")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    secret = os.environ.get("JWT_SECRET", DEV_JWT_SECRET)
+    db_name = os.environ.get("MONGODB_DB", "lumetrix_bench")
+    with ExitStack() as stack:
+        mongo_url = os.environ.get("MONGODB_URL")
+        if not mongo_url:
+            embedded = EmbeddedMongo(Path(os.environ.get("DATA_DIR", ".lumetrix-bench")))
+            mongo_url = embedded.start()
+            stack.callback(embedded.stop)
+        sample_ids = asyncio.run(prepare(mongo_url, db_name, args.history))
+        env = _env(MONGODB_URL=mongo_url, MONGODB_DB=db_name, REDIS_PREFIX="lmxbench:")
+        ports = {"cached": free_port(), "uncached": free_port(), "ceiling": free_port()}
+        bases = {
+            "cached": stack.enter_context(
+                server(_serve_argv(ports["cached"], args.workers), env, ports["cached"])
+            ),
+            "uncached": stack.enter_context(
+                server(
+                    _serve_argv(ports["uncached"], args.workers),
+                    {**env, "LUMETRIX_CACHE": "off"},
+                    ports["uncached"],
+                )
+            ),
+        }
+        page = _fetch(bases["cached"], _get("/training/samples?language=c&limit=20", HEAVY, secret))
+        body = RESULTS / "ceiling-body.json"
+        body.write_bytes(page)
+        bases["ceiling"] = stack.enter_context(
+            server(
+                _ceiling_argv(ports["ceiling"], args.workers),
+                {**env, "BENCH_CEILING_BODY": str(body)},
+                ports["ceiling"],
+            )
+        )
+        wanted = set(args.only.split(",")) if args.only else None
+        results: dict[str, Result] = {}
+        for name, (target, requests) in scenarios(secret, sample_ids).items():
+            if wanted and name not in wanted and name.split(" ")[0] not in wanted:
+                continue
+            run_load(bases[target], requests, connections=args.concurrency, seconds=args.warmup)
+            results[name] = run_load(
+                bases[target], requests, connections=args.concurrency, seconds=args.seconds
+            )
+            print(
+                f"  {name}: {results[name].rps:.0f} req/s, p99 {results[name].p99_ms:.1f} ms",
+                flush=True,
+            )
+    if wanted:
+        for name, r in results.items():
+            print(name, json.dumps(r.as_dict()))
+        return 0
+    data = report(results, args)
+    (RESULTS / "bench.json").write_text(json.dumps(data, indent=2))
+    chart(data, RESULTS / "bench.png")
+    print(f"\nwrote {RESULTS / 'bench.json'} and {RESULTS / 'bench.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
