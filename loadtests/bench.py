@@ -290,8 +290,11 @@ def main(argv: list[str] | None = None) -> int:
             if wanted and name not in wanted and name.split(" ")[0] not in wanted:
                 continue
             run_load(bases[target], requests, connections=args.concurrency, seconds=args.warmup)
+            # Uncached requests take seconds each at this concurrency: measure long enough
+            # for every connection to finish several.
+            seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
             results[name] = run_load(
-                bases[target], requests, connections=args.concurrency, seconds=args.seconds
+                bases[target], requests, connections=args.concurrency, seconds=seconds
             )
             print(
                 f"  {name}: {results[name].rps:.0f} req/s, p99 {results[name].p99_ms:.1f} ms",

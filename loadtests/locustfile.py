@@ -7,9 +7,9 @@ chapters and progress, search and ask for a random unread sample.
 
 Custom options (besides locust's own): ``--history N`` gives every student of the run N
 reads up front (``app.seed.seed_history``, run in a child process before the first user
-starts), ``--jwt-secret`` and ``--run-id``. Mark-read outcomes (first reads, points) are
-written as JSON to ``$LOADTEST_COUNTS`` at the end of the run. Only local (non-distributed)
-runs keep exact counts.
+starts), ``--jwt-secret`` and ``--run-id``. At the end of the run the mark-read outcomes
+(first reads, points, per student) are written as JSON to ``$LOADTEST_COUNTS`` and the final
+per-endpoint stats to ``$LOADTEST_STATS``. Only local (non-distributed) runs keep exact counts.
 
 Run: ``locust -f loadtests/locustfile.py --host http://127.0.0.1:8000`` or, with a server
 started for you and a summary, ``python -m loadtests.run_locust``.
@@ -37,6 +37,7 @@ from locust import FastHttpUser, between, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
 from locust.runners import WorkerRunner
+from locust.stats import StatsEntry, StatsError
 
 from app.auth import STUDENT_ID, mint_token
 from app.settings import DEV_JWT_SECRET
@@ -192,15 +193,14 @@ def _on_init(environment: Environment, **_: Any) -> None:
         log.info("history seeded: %s", RUN["history"])
 
 
-def write_counts(environment: Environment) -> None:
-    """Write the mark-read counts to ``$LOADTEST_COUNTS`` (when set)."""
-    path = os.environ.get("LOADTEST_COUNTS")
-    if not path or isinstance(environment.runner, WorkerRunner):
-        return
-    pending = list(IN_FLIGHT)
-    if pending:  # mark-reads of users stopped mid-request: let them finish
-        gevent.joinall(pending, timeout=IN_FLIGHT_GRACE)
-    payload = {
+def _write_json(path: str, payload: dict[str, Any]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(payload, indent=1))
+
+
+def counts_report() -> dict[str, Any]:
+    """The run's mark-read counts (what MongoDB should now hold for its students)."""
+    return {
         "run_id": RUN["run_id"],
         "students": RUN["students"],
         "history": RUN["history"],
@@ -210,22 +210,69 @@ def write_counts(environment: Environment) -> None:
         "still_in_flight": len(IN_FLIGHT),
         "per_student": {s: asdict(c) for s, c in sorted(COUNTS.per_student.items())},
     }
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(payload, indent=1))
+
+
+def _entry(entry: StatsEntry) -> dict[str, Any]:
+    return {
+        "method": entry.method or "",
+        "name": entry.name,
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "rps": round(entry.total_rps, 2),
+        **{f"p{p}": entry.get_response_time_percentile(p / 100) for p in (50, 95, 99)},
+        "avg": round(entry.avg_response_time, 1),
+        "max": round(entry.max_response_time or 0),
+    }
+
+
+def stats_report(environment: Environment) -> dict[str, Any]:
+    """Final per-endpoint stats, failures and locustfile exceptions (locust's own numbers)."""
+    stats = environment.stats
+    runner = environment.runner
+    return {
+        "endpoints": [_entry(e) for _, e in sorted(stats.entries.items())],
+        "total": _entry(stats.total),
+        "failures": [
+            {
+                "method": e.method,
+                "name": e.name,
+                "error": StatsError.parse_error(e.error),
+                "occurrences": e.occurrences,
+            }
+            for e in stats.errors.values()
+        ],
+        "exceptions": [
+            {"count": e["count"], "message": e["msg"], "traceback": e["traceback"]}
+            for e in (runner.exceptions.values() if runner else [])
+        ],
+    }
+
+
+def write_reports(environment: Environment) -> None:
+    """Write counts to ``$LOADTEST_COUNTS`` and stats to ``$LOADTEST_STATS`` (when set)."""
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    pending = list(IN_FLIGHT)
+    if pending:  # mark-reads of users stopped mid-request: let them finish
+        gevent.joinall(pending, timeout=IN_FLIGHT_GRACE)
+    if path := os.environ.get("LOADTEST_COUNTS"):
+        _write_json(path, counts_report())
+    if path := os.environ.get("LOADTEST_STATS"):
+        _write_json(path, stats_report(environment))
     RUN["written"] = True
 
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_: Any) -> None:
-    """Users have stopped (after --stop-timeout): the counts are final."""
-    write_counts(environment)
+    """Users have stopped (after --stop-timeout): counts and stats are final."""
+    write_reports(environment)
 
 
 @events.quitting.add_listener
 def _on_quitting(environment: Environment, **_: Any) -> None:
-    """Last chance to write the counts (a run that never reached test_stop)."""
+    """Last chance to write the reports (a run that never reached test_stop)."""
     if not RUN["written"]:
-        write_counts(environment)
+        write_reports(environment)
 
 
 def _error_text(status: int, body: str) -> str:

@@ -227,35 +227,55 @@ def run_locust(args: argparse.Namespace, host: str, prefix: Path, env: dict[str,
 
 @dataclass
 class Row:
-    """One line of locust's stats CSV."""
+    """One endpoint's (or the total's) numbers; latencies in ms."""
 
     name: str
     requests: int
     failures: int
     rps: float
-    p50: str
-    p95: str
-    p99: str
+    p50: int
+    p95: int
+    p99: int
 
 
-def read_stats(prefix: Path) -> list[Row]:
-    """The rows of ``<prefix>_stats.csv`` (the Aggregated row last)."""
+def read_report(path: Path) -> tuple[list[Row], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows (total last), failures and exceptions from the locustfile's final stats JSON."""
+    data = json.loads(path.read_text())
+
+    def row(e: dict[str, Any], name: str) -> Row:
+        return Row(name, e["requests"], e["failures"], e["rps"], e["p50"], e["p95"], e["p99"])
+
+    rows = [row(e, f"{e['method']} {e['name']}") for e in data["endpoints"]]
+    rows.append(row(data["total"], "TOTAL"))
+    return rows, data["failures"], data["exceptions"]
+
+
+def read_csv_report(prefix: Path) -> tuple[list[Row], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The same from locust's CSV files (written every second: may miss the last moments)."""
     rows = []
-    with open(f"{prefix}_stats.csv", newline="") as fh:
-        for r in csv.DictReader(fh):
-            name = r["Name"] if r["Name"] == "Aggregated" else f"{r['Type']} {r['Name']}"
-            rows.append(
-                Row(
-                    name=name,
-                    requests=int(r["Request Count"]),
-                    failures=int(r["Failure Count"]),
-                    rps=float(r["Requests/s"]),
-                    p50=r["50%"],
-                    p95=r["95%"],
-                    p99=r["99%"],
-                )
+    for r in read_csv(Path(f"{prefix}_stats.csv")):
+        total = r["Name"] == "Aggregated"
+        rows.append(
+            Row(
+                name="TOTAL" if total else f"{r['Type']} {r['Name']}",
+                requests=int(r["Request Count"]),
+                failures=int(r["Failure Count"]),
+                rps=float(r["Requests/s"]),
+                p50=int(float(r["50%"])) if r["50%"] != "N/A" else 0,
+                p95=int(float(r["95%"])) if r["95%"] != "N/A" else 0,
+                p99=int(float(r["99%"])) if r["99%"] != "N/A" else 0,
             )
-    return rows
+        )
+    failures = [
+        {"method": f["Method"], "name": f["Name"], "error": f["Error"],
+         "occurrences": int(f["Occurrences"])}
+        for f in read_csv(Path(f"{prefix}_failures.csv"))
+    ]  # fmt: skip
+    exceptions = [
+        {"count": e["Count"], "message": e["Message"], "traceback": e["Traceback"]}
+        for e in read_csv(Path(f"{prefix}_exceptions.csv"))
+    ]
+    return rows, failures, exceptions
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -273,11 +293,10 @@ def print_summary(rows: list[Row], counts: dict[str, Any] | None) -> None:
     print(f"\n{head} {'failures':>9}")
     print("-" * (len(head) + 10))
     for r in rows:
-        if r.name == "Aggregated":
+        if r.name == "TOTAL":
             print("-" * (len(head) + 10))
-        label = "TOTAL" if r.name == "Aggregated" else r.name
         print(
-            f"{label:<{width}} {r.requests:>9} {r.rps:>8.1f} {r.p50:>6} {r.p95:>6} {r.p99:>6}"
+            f"{r.name:<{width}} {r.requests:>9} {r.rps:>8.1f} {r.p50:>6} {r.p95:>6} {r.p99:>6}"
             f" {r.failures:>9}"
         )
     print("(latencies in ms)")
@@ -287,7 +306,7 @@ def print_summary(rows: list[Row], counts: dict[str, Any] | None) -> None:
             f"\nmark-read: {m['requests']} sent, {counts['first_reads']} first reads, "
             f"{counts['points_awarded']} points awarded, {m['revisits']} revisits, "
             f"{m['rate_limited']} rate-limited (429), {m['failed']} failed, "
-            f"{m['unconfirmed']} unconfirmed"
+            f"{m['unconfirmed']} unconfirmed, {counts.get('still_in_flight', 0)} still in flight"
         )
         if counts.get("history"):
             h = counts["history"]
@@ -297,23 +316,25 @@ def print_summary(rows: list[Row], counts: dict[str, Any] | None) -> None:
             )
 
 
-def summarize(prefix: Path, counts_path: Path, locust_code: int) -> int:
+def summarize(prefix: Path, locust_code: int) -> int:
     """Print the summary; the exit code of the whole run."""
-    if not Path(f"{prefix}_stats.csv").exists():
+    stats_path, counts_path = Path(f"{prefix}-stats.json"), Path(f"{prefix}-counts.json")
+    if stats_path.exists():
+        rows, failures, exceptions = read_report(stats_path)
+    elif Path(f"{prefix}_stats.csv").exists():
+        rows, failures, exceptions = read_csv_report(prefix)
+    else:
         print(f"locust wrote no stats (exit code {locust_code})", file=sys.stderr)
         return locust_code or 1
-    rows = read_stats(prefix)
     counts = json.loads(counts_path.read_text()) if counts_path.exists() else None
     print_summary(rows, counts)
-    failures = read_csv(Path(f"{prefix}_failures.csv"))
     if failures:
         print("\nfailures:")
-        for f in failures:
-            print(f"  {f['Occurrences']:>6} x {f['Method']} {f['Name']}: {f['Error']}")
-    exceptions = read_csv(Path(f"{prefix}_exceptions.csv"))
+        for f in sorted(failures, key=lambda f: -int(f["occurrences"])):
+            print(f"  {f['occurrences']:>6} x {f['method']} {f['name']}: {f['error']}")
     for e in exceptions:
-        print(f"\nlocustfile exception ({e['Count']} x): {e['Message']}\n{e['Traceback']}")
-    total = next((r for r in rows if r.name == "Aggregated"), None)
+        print(f"\nlocustfile exception ({e['count']} x): {e['message']}\n{e['traceback']}")
+    total = next((r for r in rows if r.name == "TOTAL"), None)
     requests, failed = (total.requests, total.failures) if total else (0, 0)
     ratio = failed / requests if requests else 1.0
     print(
@@ -335,9 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     tag = time.strftime("%Y%m%d-%H%M%S")
     prefix = args.results / tag
-    counts_path = args.results / f"{tag}-counts.json"
     env = dict(os.environ)
-    env["LOADTEST_COUNTS"] = str(counts_path)
+    env["LOADTEST_COUNTS"] = f"{prefix}-counts.json"
+    env["LOADTEST_STATS"] = f"{prefix}-stats.json"
     env["LOADTEST_RUN_ID"] = env.get("LOADTEST_RUN_ID") or tag.replace("-", "")[4:]
     signal.signal(signal.SIGTERM, _on_sigterm)
     print(
@@ -357,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return summarize(prefix, counts_path, code)
+    return summarize(prefix, code)
 
 
 if __name__ == "__main__":
