@@ -31,4 +31,4 @@ bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .lumetrix .lumetrix-bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lumetrix .lumetrix-bench .lumetrix-load .pytest_cache .mypy_cache .ruff_cache

@@ -374,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
                 code = run_locust(args, base, prefix, env)
     except KeyboardInterrupt:
         print("\ninterrupted; everything started was stopped", file=sys.stderr)
+        if Path(f"{prefix}-stats.json").exists():
+            summarize(prefix, 0)  # what the run got through
         return 130
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
