@@ -1,0 +1,222 @@
+"""Several server processes on one MongoDB and one Redis behave as one service.
+
+Two ``lumetrix serve`` processes stand for two workers behind a load balancer (and a
+``--workers 2`` server checks that mode starts): a read marked through one is seen through
+the other, and a catalog version bump reaches both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.auth import mint_token
+from app.db import bump_catalog_version
+from app.embedded import free_port
+from tests.conftest import SECRET, TEST_REDIS_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def shared_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis several processes can share: TEST_REDIS_URL, or a redis-server we run."""
+    if TEST_REDIS_URL:
+        yield TEST_REDIS_URL
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("multi-process tests need TEST_REDIS_URL or a redis-server binary")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def _start(port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from app.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+@pytest.fixture
+def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> Iterator[list[str]]:
+    """Two single-worker servers and one two-worker server, all on one DB and Redis."""
+    import pymongo
+
+    sync = pymongo.MongoClient(mongo_url)
+    sync[fresh_db.name]["training_samples_filtered"].insert_many(
+        [
+            {
+                "sample_id": f"c_ch1_q_{i:06d}",
+                "chapter": 1,
+                "type": "mcq",
+                "difficulty": "easy",
+                "question": f"question {i}",
+                "answer": "answer",
+                "language": "c",
+                "knowledge_area": "basics",
+                "read_points": 2,
+                "tags": [],
+            }
+            for i in range(1, 6)
+        ]
+    )
+    sync.close()
+    env = {
+        **os.environ,
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB": fresh_db.name,
+        "REDIS_URL": shared_redis_url,
+        "REDIS_PREFIX": f"lmxtest:{uuid.uuid4().hex[:8]}:",
+        "JWT_SECRET": SECRET,
+        "CATALOG_VERSION_TTL": "0.2",
+        "LUMETRIX_ENV": "test",
+    }
+    ports = [free_port(), free_port(), free_port()]
+    procs = [_start(ports[0], env), _start(ports[1], env), _start(ports[2], env, workers=2)]
+    try:
+        yield [f"http://127.0.0.1:{p}" for p in ports]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        import redis
+
+        client = redis.Redis.from_url(shared_redis_url)
+        keys = list(client.scan_iter(match=env["REDIS_PREFIX"] + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def _headers(student: str) -> dict[str, str]:
+    token = mint_token(SECRET, sub=student, client_id="web")
+    return {"Authorization": f"Bearer {token}", "X-Client-Id": "web"}
+
+
+async def _reads(http: httpx.AsyncClient, base: str, student: str) -> list[bool]:
+    res = await http.get(
+        f"{base}/training/samples", params={"language": "c"}, headers=_headers(student)
+    )
+    return [s["isRead"] for s in res.json()["data"]]
+
+
+async def _mark(http: httpx.AsyncClient, base: str, student: str, seconds: int) -> Any:
+    res = await http.post(
+        f"{base}/training/samples/c_ch1_q_000002/mark-read",
+        params={"time_spent": seconds},
+        headers=_headers(student),
+    )
+    return res.json()
+
+
+async def test_a_read_through_one_worker_is_seen_by_the_others(servers: list[str]) -> None:
+    student = f"SIDHI_W{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        for base in servers:  # every worker loads the student's read set before the write
+            assert await _reads(http, base, student) == [False] * 5
+        first = await _mark(http, servers[0], student, 9)
+        assert first["is_first_read"] is True and first["points_awarded"] == 2
+        for base in servers[1:]:
+            for _ in range(6):  # the two-worker server: whichever worker answers
+                assert await _reads(http, base, student) == [False, True, False, False, False]
+        again = await _mark(http, servers[1], student, 1)
+        assert again["is_first_read"] is False and again["total_points"] == 2
+
+
+async def test_a_catalog_version_bump_reaches_every_worker(
+    servers: list[str], fresh_db: Any
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def totals() -> list[int]:
+            out = []
+            for base in servers:
+                for _ in range(2):
+                    res = await http.get(
+                        f"{base}/training/stats",
+                        params={"language": "c"},
+                        headers=_headers("SIDHI_STATS"),
+                    )
+                    out.append(res.json()["total_samples"])
+            return out
+
+        assert await totals() == [5] * 6
+        await fresh_db["training_samples_filtered"].insert_one(
+            {
+                "sample_id": "c_ch2_q_000009",
+                "chapter": 2,
+                "type": "mcq",
+                "difficulty": "easy",
+                "question": "q",
+                "answer": "a",
+                "language": "c",
+                "knowledge_area": "control_flow",
+                "read_points": 1,
+                "tags": [],
+            }
+        )
+        await bump_catalog_version(fresh_db)
+        deadline = time.monotonic() + 5
+        while (found := await totals()) != [6] * 6:
+            assert time.monotonic() < deadline, found
+            await asyncio.sleep(0.2)
