@@ -6,12 +6,14 @@ on every request.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.auth import Student, verify_client_bound_request
 from app.db import Database
+from app.errors import RateLimited
 from app.settings import Settings
 from cache.backend import CacheBackend
 from cache.catalog import CatalogCache
@@ -44,3 +46,16 @@ CatalogDep = Annotated[CatalogCache | None, Depends(_catalog)]
 ProgressDep = Annotated[ProgressSets | None, Depends(_progress)]
 RedisDep = Annotated[CacheBackend, Depends(_redis)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+async def mark_read_allowed(request: Request, student: CurrentStudent) -> None:
+    """429 with Retry-After when the student marks reads faster than allowed."""
+    wait = await request.app.state.mark_read_limit.retry_after(student.id)
+    if wait is not None:
+        raise RateLimited(
+            "too many mark-read calls; slow down",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+MarkReadLimit = Depends(mark_read_allowed)

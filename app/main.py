@@ -25,6 +25,7 @@ from app.training.warm import warm
 from cache.backend import create_backend
 from cache.catalog import CatalogCache
 from cache.progress import ProgressSets
+from cache.ratelimit import RateLimiter
 
 log = logging.getLogger("lumetrix")
 
@@ -52,6 +53,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prefix=settings.redis_prefix,
     )
     app.state.db, app.state.mongo, app.state.redis = db, client, backend
+    app.state.mark_read_limit = RateLimiter(
+        backend,
+        action="mark-read",
+        limit=settings.mark_read_rate,
+        window=settings.mark_read_window,
+    )
     if settings.cache_enabled:
         app.state.catalog = CatalogCache(
             backend, l1_ttl=settings.catalog_l1_ttl, version_ttl=settings.catalog_version_ttl

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="After a Redis failure, skip Redis for this long, s."
     )
     redis_prefix: str = Field(default="lmx:", description="Prefix of every Redis key.")
+    mark_read_rate: int = Field(
+        default=20, ge=0, description="mark-read calls allowed per student per window; 0 = off."
+    )
+    mark_read_window: float = Field(default=1.0, gt=0, description="Rate-limit window, s.")
     warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
     mongo_timeout_ms: int = Field(default=3000, ge=100)
 

@@ -114,6 +114,8 @@ def make_settings(mongo_url: str, db_name: str, redis: str, **extra: Any) -> Set
         "lumetrix_env": "test",
         "catalog_version_ttl": 0,
         "warm_on_start": False,
+        # Off unless a test is about it: the concurrency tests fire 50 calls at once.
+        "mark_read_rate": 0,
     }
     return Settings(**(values | extra))
 

@@ -69,7 +69,7 @@ async def test_migrate_command_and_module(mongo_url: str, fresh_db: Any) -> None
         ]
     )
     env = {"MONGODB_URL": mongo_url, "MONGODB_DB": fresh_db.name}
-    dry = lumetrix("migrate", "--dry-run", **env)
+    dry = await asyncio.to_thread(lumetrix, "migrate", "--dry-run", **env)
     assert dry.returncode == 2 and "rust_ch1_q_000002" in dry.stdout
     assert (await fresh_db[SAMPLES].find_one({"sample_id": "c_ch1_q_000001"})).get(
         "language"
@@ -85,7 +85,7 @@ async def test_migrate_command_and_module(mongo_url: str, fresh_db: Any) -> None
     )
     assert module.returncode == 2, module.stderr
     assert "matched c" in module.stdout
-    fallback = lumetrix("migrate", "--fallback-language", "cpp", **env)
+    fallback = await asyncio.to_thread(lumetrix, "migrate", "--fallback-language", "cpp", **env)
     assert fallback.returncode == 0, fallback.stderr
     doc = await fresh_db[SAMPLES].find_one({"sample_id": "rust_ch1_q_000002"})
     assert doc["language"] == "cpp"
@@ -93,9 +93,9 @@ async def test_migrate_command_and_module(mongo_url: str, fresh_db: Any) -> None
 
 async def test_seed_demo_command_is_idempotent(mongo_url: str, fresh_db: Any) -> None:
     env = {"MONGODB_URL": mongo_url, "MONGODB_DB": fresh_db.name}
-    first = lumetrix("seed-demo", **env)
+    first = await asyncio.to_thread(lumetrix, "seed-demo", **env)
     assert first.returncode == 0 and "inserted 5000" in first.stdout, first.stderr
-    second = lumetrix("seed-demo", **env)
+    second = await asyncio.to_thread(lumetrix, "seed-demo", **env)
     assert "inserted 0, already present 5000" in second.stdout
 
 

@@ -14,12 +14,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from app.auth import mint_token
 from app.db import bump_catalog_version
@@ -62,8 +63,8 @@ def shared_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(10)
 
 
-def _start(port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
+async def _start(port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant; waiting is async
         [
             sys.executable,
             "-c",
@@ -80,26 +81,25 @@ def _start(port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        time.sleep(0.2)
+    async with httpx.AsyncClient(timeout=1) as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/ready")).status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            # Never block the loop: the test's own MongoDB client monitors on it.
+            await asyncio.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not become ready")
 
 
 @pytest.fixture
-def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> Iterator[list[str]]:
+async def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> AsyncIterator[list[str]]:
     """Two single-worker servers and one two-worker server, all on one DB and Redis."""
-    import pymongo
-
-    sync = pymongo.MongoClient(mongo_url)
-    sync[fresh_db.name]["training_samples_filtered"].insert_many(
+    await fresh_db["training_samples_filtered"].insert_many(
         [
             {
                 "sample_id": f"c_ch1_q_{i:06d}",
@@ -116,7 +116,6 @@ def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> Iterator[li
             for i in range(1, 6)
         ]
     )
-    sync.close()
     env = {
         **os.environ,
         "MONGODB_URL": mongo_url,
@@ -128,7 +127,11 @@ def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> Iterator[li
         "LUMETRIX_ENV": "test",
     }
     ports = [free_port(), free_port(), free_port()]
-    procs = [_start(ports[0], env), _start(ports[1], env), _start(ports[2], env, workers=2)]
+    procs = [
+        await _start(ports[0], env),
+        await _start(ports[1], env),
+        await _start(ports[2], env, workers=2),
+    ]
     try:
         yield [f"http://127.0.0.1:{p}" for p in ports]
     finally:
@@ -136,16 +139,14 @@ def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> Iterator[li
             proc.terminate()
         for proc in procs:
             try:
-                proc.wait(20)
+                await asyncio.to_thread(proc.wait, 20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        import redis
-
-        client = redis.Redis.from_url(shared_redis_url)
-        keys = list(client.scan_iter(match=env["REDIS_PREFIX"] + "*"))
+        client = aioredis.Redis.from_url(shared_redis_url)
+        keys = [k async for k in client.scan_iter(match=env["REDIS_PREFIX"] + "*")]
         if keys:
-            client.delete(*keys)
-        client.close()
+            await client.delete(*keys)
+        await client.aclose()
 
 
 def _headers(student: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
-from app.deps import CatalogDep, CurrentStudent, MongoDep, ProgressDep
+from app.deps import CatalogDep, CurrentStudent, MarkReadLimit, MongoDep, ProgressDep
 from app.errors import InvalidParameter, error_responses
 from app.responses import json_response, pagination
 from app.training import catalog as catalog_service
@@ -111,6 +111,7 @@ async def get_sample(
 
 @router.post(
     "/samples/{sample_id}/mark-read",
+    dependencies=[MarkReadLimit],
     response_model=models.MarkReadOut,
     responses=error_responses(401, 404, 422, 429, 503),
     summary="Record that the student read a sample",
