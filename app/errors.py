@@ -52,6 +52,13 @@ class InvalidLanguage(InvalidParameter):
     code = "invalid_language"
 
 
+class InvalidRequest(DomainError):
+    """The request breaks a rule its schema cannot express (422, like schema errors)."""
+
+    status_code = 422
+    code = "validation_error"
+
+
 class NotFound(DomainError):
     """The addressed resource does not exist."""
 

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     lumetrix_env: Literal["development", "test", "production"] = "development"
     # "off" makes every request read MongoDB (the benchmark's uncached baseline).
     lumetrix_cache: Literal["on", "off"] = "on"
-    catalog_l1_ttl: float = Field(default=60.0, ge=0, description="In-process catalog TTL, s.")
+    catalog_l1_ttl: float = Field(default=300.0, ge=0, description="In-process catalog TTL, s.")
     catalog_version_ttl: float = Field(
         default=1.0, ge=0, description="How long a worker trusts its copy of the catalog version."
     )

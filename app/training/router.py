@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from app.deps import CatalogDep, CurrentStudent, MarkReadLimit, MongoDep, ProgressDep
-from app.errors import InvalidParameter, error_responses
+from app.errors import InvalidRequest, error_responses
 from app.responses import json_response, pagination
 from app.training import catalog as catalog_service
 from app.training import models
@@ -25,9 +25,16 @@ router = APIRouter(tags=["training"])
 MAX_PAGE = 1_000_000
 COMMON_ERRORS = error_responses(400, 401, 422, 503)
 
+# Documented as an enum, parsed as a string: an unknown language is a 400 naming the valid
+# ones (the contract clients already rely on), not a generic 422.
 Language = Annotated[
     str,
-    Query(description="Catalog language: c, cpp or python.", examples=["c"], max_length=32),
+    Query(
+        description="Catalog language: c, cpp or python.",
+        examples=["c"],
+        max_length=32,
+        json_schema_extra={"enum": list(LANGUAGES)},
+    ),
 ]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Samples per page (1-100).")]
@@ -132,9 +139,7 @@ async def mark_read(
     ``time_spent`` comes as a query parameter or as the JSON body ``{"time_spent": 45}``.
     """
     if (time_spent is None) == (body is None):
-        raise InvalidParameter(
-            "give time_spent exactly once: as a query parameter or as a JSON body",
-        )
+        raise InvalidRequest("give time_spent exactly once: as a query parameter or a JSON body")
     seconds = time_spent if time_spent is not None else body.time_spent  # type: ignore[union-attr]
     result = await progress_service.mark_read(
         db=db,
@@ -189,7 +194,12 @@ async def get_filters(
     db: MongoDep,
     catalog: CatalogDep,
     language: Annotated[
-        str | None, Query(description="Only this language's chapters/areas.", max_length=32)
+        str | None,
+        Query(
+            description="Only this language's chapters/areas.",
+            max_length=32,
+            json_schema_extra={"enum": list(LANGUAGES)},
+        ),
     ] = None,
 ) -> Response:
     """Languages, chapters and knowledge areas per language, types and difficulties."""
