@@ -269,6 +269,130 @@ def recompute_stats(
     typer.echo(f"rebuilt stats of {_run(work)} students")
 
 
+@cli.command("import")
+def import_cmd(
+    file: Annotated[str, typer.Argument(help="mongoexport output: JSON Lines or a JSON array.")],
+) -> None:
+    """Load training samples from a file (upsert by sample_id); exit 3 if some were bad."""
+    from pathlib import Path
+
+    from app.cli_support import open_database
+    from app.data_io import DataFileError, import_samples
+
+    settings = _settings()
+
+    async def work() -> Any:
+        async with open_database(settings) as db:
+            return await import_samples(db=db, path=Path(file))
+
+    try:
+        report = _run(work)
+    except DataFileError as exc:
+        raise CommandError(str(exc)) from exc
+    typer.echo("\n".join(report.lines()))
+    if report.bad:
+        typer.echo(f"{len(report.bad)} bad records were not loaded", err=True)
+        raise typer.Exit(3)
+
+
+def _student_id(student: str) -> str:
+    from app.auth import STUDENT_ID
+
+    if not STUDENT_ID.match(student):
+        raise CommandError("student id must be 1-64 letters, digits, '_', '.' or '-'")
+    return student
+
+
+@cli.command("export-progress")
+def export_progress(
+    student: Annotated[str, typer.Option(help="Student id (e.g. SIDHI_A6281C8BA865).")],
+    output: Annotated[
+        str | None, typer.Option(help="Write to this file (owner-only) instead of stdout.")
+    ] = None,
+) -> None:
+    """Write a student's stats and reading progress as JSON (their data, on request)."""
+    from pathlib import Path
+
+    from app.cli_support import open_database
+    from app.data_io import dump_json, export_student, write_private
+
+    settings = _settings()
+    student = _student_id(student)
+
+    async def work() -> dict[str, Any]:
+        async with open_database(settings) as db:
+            return await export_student(db=db, student=student)
+
+    data = _run(work)
+    if data["stats"] is None and not data["progress"]:
+        typer.echo(f"warning: no data stored for student {student}", err=True)
+    if output is None:
+        typer.echo(dump_json(data), nl=False)
+        return
+    try:
+        write_private(Path(output), dump_json(data))
+    except OSError as exc:
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    typer.echo(f"wrote {len(data['progress'])} progress records of {student} to {output}")
+
+
+@cli.command("delete-student")
+def delete_student_cmd(
+    student: Annotated[str, typer.Argument(help="Student id (e.g. SIDHI_A6281C8BA865).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a student's progress and stats (MongoDB) and read sets (Redis)."""
+    from app.cli_support import open_database
+    from app.data_io import delete_student, student_footprint
+    from cache.backend import CacheUnavailable, create_backend
+    from cache.progress import ProgressSets
+
+    settings = _settings()
+    student = _student_id(student)
+
+    async def work() -> Any:
+        backend = None
+        if settings.redis_url:
+            backend = create_backend(
+                settings.redis_url, timeout=2.0, retry_after=1.0, prefix=settings.redis_prefix
+            )
+        try:
+            if backend is not None and not await backend.ping():
+                raise CommandError(
+                    f"Redis at {settings.redis_url} does not answer; nothing deleted"
+                )
+            async with open_database(settings) as db:
+                found = await student_footprint(db=db, student=student)
+                if not yes and not typer.confirm(
+                    f"Delete {found.progress_docs} progress and {found.stats_docs} stats "
+                    f"documents of {student}, and their Redis read sets?"
+                ):
+                    return None
+                progress = (
+                    ProgressSets(backend, ttl_seconds=settings.progress_ttl) if backend else None
+                )
+                try:
+                    return await delete_student(db=db, progress=progress, student=student)
+                except CacheUnavailable as exc:
+                    raise CommandError(
+                        f"MongoDB data deleted, but Redis failed ({exc}); run again to finish"
+                    ) from exc
+        finally:
+            if backend is not None:
+                await backend.close()
+
+    report = _run(work)
+    if report is None:
+        typer.echo("nothing deleted", err=True)
+        raise typer.Exit(1)
+    typer.echo("\n".join(report.lines()))
+    if report.redis_keys is None:
+        typer.echo(
+            "REDIS_URL not set: there is no shared Redis to clean; a running server keeps "
+            "read sets in process until it restarts or PROGRESS_TTL passes"
+        )
+
+
 def main() -> None:
     """Console-script entry point: errors become one line and exit code 1."""
     try:
