@@ -74,15 +74,17 @@ class EmbeddedMongo:
             return port
         return None
 
-    def start(self, timeout: float = 60.0) -> str:
-        """Start the server (or reuse one already serving this data dir); return its URL."""
+    def start(self, timeout: float = 60.0, *, port: int | None = None) -> str:
+        """Start the server (or reuse one already serving this data dir); return its URL.
+
+        ``port`` pins the port (a restart that clients should find where it was)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         existing = self._running_elsewhere()
         if existing:
             self.port, self.reused = existing, True
             log.info("reusing embedded SecantusDB on 127.0.0.1:%d", self.port)
             return self.url
-        self.port = free_port()
+        self.port = port or free_port()
         log_file = open(self.data_dir / "secantus.log", "ab")
         cmd = [
             sys.executable,

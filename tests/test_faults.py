@@ -1,0 +1,144 @@
+"""Faults: MongoDB down and back, a hung Redis, a killed database keeps every ack."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.db import PROGRESS, SAMPLES, STATS, create_client
+from app.embedded import EmbeddedMongo
+from tests.conftest import Api, make_settings, running_app
+
+
+def _samples(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "sample_id": f"c_ch{1 + i % 10}_q_{i:06d}",
+            "chapter": 1 + i % 10,
+            "type": "mcq",
+            "difficulty": "easy",
+            "question": f"q{i}",
+            "answer": "a",
+            "language": "c",
+            "knowledge_area": "basics",
+            "read_points": 1,
+            "tags": [],
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+async def own_mongo(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
+    """A SecantusDB of this test's own, which the test may kill."""
+    server = EmbeddedMongo(tmp_path / "data")
+    server.start()
+    client = create_client(server.url, timeout_ms=5000)
+    await client["lmx"][SAMPLES].insert_many(_samples(1000))
+    await client.close()
+    yield server
+    server.stop()
+
+
+async def test_mongodb_down_is_503_and_recovers(own_mongo: EmbeddedMongo, redis_kind: str) -> None:
+    settings = make_settings(own_mongo.url, "lmx", redis_kind, mongo_timeout_ms=500)
+    async with running_app(settings) as api:
+        assert (await api.get("/training/samples", language="c", limit=2)).status_code == 200
+        port = own_mongo.port
+        own_mongo.kill()
+        res = await api.post("/training/samples/c_ch1_q_000000/mark-read", time_spent=5)
+        assert res.status_code == 503
+        assert res.json() == {
+            "status": "error",
+            "code": "database_unavailable",
+            "detail": "the database is unavailable; retry shortly",
+        }
+        assert (await api.get("/training/my-progress", language="c")).status_code == 503
+        ready = await api.client.get("/ready")
+        assert ready.status_code == 503 and ready.json()["mongodb"] == "down"
+        assert (await api.client.get("/health")).status_code == 200
+
+        own_mongo.start(port=port)
+        deadline = time.monotonic() + 30
+        while (await api.client.get("/ready")).status_code != 200:
+            assert time.monotonic() < deadline, "did not recover"
+            await asyncio.sleep(0.2)
+        res = await api.post("/training/samples/c_ch1_q_000000/mark-read", time_spent=5)
+        assert res.status_code == 200 and res.json()["is_first_read"] is True
+
+
+async def test_hung_redis_costs_a_request_at_most_a_timeout(api: Api) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def swallow(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # accept, read nothing, answer nothing
+
+    hung = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = hung.sockets[0].getsockname()[1]
+    backend = api.app.state.redis
+    real = backend.client
+    backend.client = aioredis.Redis.from_url(
+        f"redis://127.0.0.1:{port}/0",
+        socket_timeout=0.1,
+        socket_connect_timeout=0.1,
+        decode_responses=True,
+    )
+    try:
+        [sample] = (await api.get("/training/samples", language="c", limit=1)).json()["data"]
+        await api.post(f"/training/samples/{sample['sample_id']}/mark-read", time_spent=5)
+        started = time.monotonic()
+        res = await api.get("/training/samples", language="c", limit=1)
+        first = time.monotonic() - started
+        assert res.status_code == 200 and res.json()["data"][0]["isRead"] is True
+        started = time.monotonic()
+        for _ in range(5):
+            res = await api.get("/training/samples", language="c", limit=1)
+            assert res.json()["data"][0]["isRead"] is True
+        rest = (time.monotonic() - started) / 5
+        # Generous bounds (shared machines): the point is one timeout, not one per call.
+        assert first < 2.0 and rest < 1.0, (first, rest)
+    finally:
+        await backend.client.aclose()
+        backend.client = real
+        hung.close()
+        for writer in accepted:
+            writer.close()
+
+
+async def test_every_acknowledged_read_survives_kill_9(
+    own_mongo: EmbeddedMongo, redis_kind: str
+) -> None:
+    settings = make_settings(own_mongo.url, "lmx", redis_kind, mongo_timeout_ms=2000)
+    acked: list[str] = []
+    async with running_app(settings) as api:
+
+        async def reader(ids: list[str]) -> None:
+            for sample_id in ids:
+                res = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=3)
+                if res.status_code == 200 and res.json()["is_first_read"]:
+                    acked.append(sample_id)
+
+        ids = [s["sample_id"] for s in _samples(1000)]
+        await asyncio.gather(*[reader(ids[i::10]) for i in range(10)])
+        student = api.student
+    assert len(acked) == 1000
+    port = own_mongo.port
+    own_mongo.kill()
+    own_mongo.start(port=port)
+    client = create_client(own_mongo.url, timeout_ms=10_000)
+    try:
+        found = {
+            d["sample_id"]
+            async for d in client["lmx"][PROGRESS].find({"sidhi_id": student}, {"sample_id": 1})
+        }
+        assert found == set(acked)
+        stats = await client["lmx"][STATS].find_one({"_id": student})
+        assert stats["total_points"] == 1000
+    finally:
+        await client.close()
