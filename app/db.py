@@ -40,7 +40,7 @@ PROGRESS_INDEXES = [
 
 
 def create_client(url: str, *, timeout_ms: int) -> AsyncMongoClient[dict[str, Any]]:
-    """An async client with aware-UTC datetimes and bounded waits for a dead server."""
+    """An async client: aware-UTC datetimes, journaled writes, bounded waits on a dead server."""
     return AsyncMongoClient(
         url,
         tz_aware=True,
@@ -49,6 +49,10 @@ def create_client(url: str, *, timeout_ms: int) -> AsyncMongoClient[dict[str, An
         socketTimeoutMS=max(timeout_ms * 5, 10_000),
         maxPoolSize=100,
         retryWrites=True,
+        # Acknowledge a write only once it is in the journal: SecantusDB otherwise lost the
+        # last few dozen of 1,000 acknowledged upserts to a kill -9 (0 lost with j=true, for
+        # ~7% more time per write); mongod gives the same guarantee.
+        journal=True,
     )
 
 
