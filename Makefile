@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench loadtest clean
+.PHONY: install run test lint bench loadtest faultload clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ lint: $(STAMP)  ## ruff and mypy
 loadtest: $(STAMP)  ## locust, headless, against a server it starts (LOADTEST_ARGS="--users 50")
 	$(BIN)/python -m loadtests.run_locust $(LOADTEST_ARGS)
 
+faultload: $(STAMP)  ## locust with a Redis restart mid-run, then MongoDB/Redis audit (FAULTLOAD_ARGS="--kill")
+	$(BIN)/python -m loadtests.fault_run $(FAULTLOAD_ARGS)
+
 bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read, my-progress
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+
+docs: $(STAMP)  ## regenerate docs/API_EXAMPLES.md from the service on demo data (MONGODB_URL or embedded)
+	$(BIN)/python -m app.examples
 
 clean:
 	rm -rf $(VENV) .lumetrix .lumetrix-bench .lumetrix-load .pytest_cache .mypy_cache .ruff_cache

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -40,7 +40,9 @@ def _settings() -> Settings:
 
 
 def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from app.observability import configure_logging
+
+    configure_logging(level)
 
 
 @cli.command()
@@ -64,6 +66,10 @@ def serve(
             # One database for every worker: start it here and hand its URL down.
             embedded = EmbeddedMongo(settings.data_dir)
             os.environ["MONGODB_URL"] = embedded.start()
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # /metrics then sums every worker, whichever one a scrape reaches.
+            metrics_dir = tempfile.mkdtemp(prefix="lumetrix-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         uvicorn.run(
             "app.main:create_app",
@@ -75,6 +81,7 @@ def serve(
             http="httptools",
             access_log=False,
             log_level="info",
+            log_config=None,  # keep the JSON handler installed by _logging
         )
     finally:
         if embedded is not None:
@@ -133,6 +140,7 @@ def dev(
             http="httptools",
             access_log=False,
             log_level="info",
+            log_config=None,  # keep the JSON handler installed by _logging
         )
     finally:
         if embedded is not None:

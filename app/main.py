@@ -10,13 +10,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from pymongo.errors import PyMongoError
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from app.auth import TokenVerifier, verify_client_bound_request
 from app.db import create_client, ensure_indexes
 from app.embedded import EmbeddedMongo
 from app.errors import error_responses, install_error_handlers
+from app.observability import RequestContext, configure_logging, metrics_payload
 from app.responses import json_response
 from app.settings import Settings, get_settings
 from app.training import models
@@ -34,6 +36,8 @@ log = logging.getLogger("lumetrix")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the embedded database if no URL is given, connect, and clean up on exit."""
     settings: Settings = app.state.settings
+    if not logging.getLogger().handlers:  # a worker process spawned by uvicorn
+        configure_logging()
     embedded: EmbeddedMongo | None = None
     url = settings.mongodb_url
     if url is None:
@@ -106,6 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prefix="/training",
         dependencies=[Depends(verify_client_bound_request)],
     )
+    templates = {
+        id(route): "/training" + route.path
+        for route in training_router.routes
+        if isinstance(route, APIRoute)
+    }
+    app.add_middleware(RequestContext, access_log=settings.access_log, templates=templates)
 
     @app.get("/health", response_model=models.HealthOut, tags=["ops"], summary="Liveness")
     async def health() -> Response:
@@ -132,5 +142,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return json_response(
             {"status": "ready" if ok else "unavailable", **status}, status_code=200 if ok else 503
         )
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics",
+        include_in_schema=True,
+        response_class=PlainTextResponse,
+    )
+    async def metrics() -> Response:
+        """Request latency per route, cache hits and misses, Redis fallbacks, reads, points."""
+        body, content_type = metrics_payload()
+        return Response(body, media_type=content_type)
 
     return app

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from cache.metrics import REDIS_FALLBACKS
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -99,10 +101,12 @@ class CacheBackend:
     async def call(self, op: Callable[[Any], Awaitable[T]]) -> T:
         """Run ``op(client)``; raise CacheUnavailable when Redis fails or the breaker is open."""
         if not self.available:
+            REDIS_FALLBACKS.inc()
             raise CacheUnavailable("redis circuit open")
         try:
             return await op(self.client)
         except REDIS_FAILURES as exc:
+            REDIS_FALLBACKS.inc()
             self.trip(exc)
             raise CacheUnavailable(str(exc)) from exc
 

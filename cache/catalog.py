@@ -18,8 +18,13 @@ import orjson
 from cachetools import TTLCache
 
 from cache.backend import CacheBackend, CacheUnavailable
+from cache.metrics import CACHE_LOOKUPS
 
 T = TypeVar("T")
+L1_HIT = CACHE_LOOKUPS.labels("catalog_l1", "hit")
+L1_MISS = CACHE_LOOKUPS.labels("catalog_l1", "miss")
+REDIS_HIT = CACHE_LOOKUPS.labels("catalog_redis", "hit")
+REDIS_MISS = CACHE_LOOKUPS.labels("catalog_redis", "miss")
 
 
 class CatalogCache:
@@ -42,7 +47,6 @@ class CatalogCache:
         self._version: int | None = None
         self._version_at = 0.0
         self._inflight: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
-        self.stats = {"l1_hit": 0, "l1_miss": 0, "redis_hit": 0, "redis_miss": 0}
 
     async def version(self, fetch: Callable[[], Awaitable[int]]) -> int:
         """The catalog version, re-read through ``fetch`` at most every ``version_ttl`` s."""
@@ -68,9 +72,9 @@ class CatalogCache:
         """``name`` at ``version``: L1, then Redis if ``shared`` (JSON), then ``loader``."""
         key = (version, name)
         if self.l1_enabled and key in self.l1:
-            self.stats["l1_hit"] += 1
+            L1_HIT.inc()
             return self.l1[key]  # type: ignore[no-any-return]
-        self.stats["l1_miss"] += 1
+        L1_MISS.inc()
 
         async def load() -> T:
             value: T | None = None
@@ -117,9 +121,9 @@ class CatalogCache:
         except CacheUnavailable:
             return None
         if raw is None:
-            self.stats["redis_miss"] += 1
+            REDIS_MISS.inc()
             return None
-        self.stats["redis_hit"] += 1
+        REDIS_HIT.inc()
         return orjson.loads(raw)
 
     async def _redis_set(self, version: int, name: str, value: Any) -> None:

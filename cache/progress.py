@@ -22,8 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cache.backend import CacheBackend
+from cache.metrics import CACHE_LOOKUPS
 
 SENTINEL = "__loaded__"
+SET_HIT = CACHE_LOOKUPS.labels("progress_set", "hit")
+SET_MISS = CACHE_LOOKUPS.labels("progress_set", "miss")
 
 _ADD = """
 redis.call('INCR', KEYS[2])
@@ -87,7 +90,9 @@ class ProgressSets:
 
         found, epoch = await self.backend.call(op)
         if not _fresh(found[0], epoch):
+            SET_MISS.inc()
             return None
+        SET_HIT.inc()
         return list(found[1:])
 
     async def members(self, student: str, language: str) -> dict[str, float] | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.db import Database
 from app.errors import NotFound
+from app.observability import FIRST_READS, POINTS, REVISITS
 from app.training import catalog as catalog_service
 from app.training import queries
 from app.training.curriculum import language_of
@@ -200,6 +201,11 @@ async def mark_read(
     )
     update = queries.stats_update(sample, first_read=first, time_spent=time_spent, now=now)
     total_points = await queries.apply_stats(db, student, update)
+    if first:
+        FIRST_READS.inc()
+        POINTS.inc(int(sample.get("read_points", 1)))
+    else:
+        REVISITS.inc()
     if first and progress is not None:
         try:
             await progress.add(student, sample["language"], sample_id, to_ms(now))

@@ -1,0 +1,147 @@
+"""Request ids, structured JSON logs and Prometheus metrics.
+
+One pure-ASGI middleware (cheaper than ``BaseHTTPMiddleware``) gives every request an id
+(``X-Request-Id`` when the client sent a sane one, else a new one), echoes it back, times
+the request into a histogram labelled by route template, and writes one JSON log line.
+Headers are never logged, so tokens never reach the logs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+log = logging.getLogger("lumetrix.access")
+
+REQUEST_SECONDS = Histogram(
+    "lumetrix_request_seconds",
+    "Request latency by route template, method and status class.",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+READS = Counter("lumetrix_reads_total", "mark-read calls by kind.", ["kind"])
+FIRST_READS = READS.labels("first_read")
+REVISITS = READS.labels("revisit")
+POINTS = Counter("lumetrix_points_awarded_total", "Points awarded by first reads.")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the current request id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as JSON."""
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def _stamp_request_id(record: logging.LogRecord) -> bool:
+    record.request_id = REQUEST_ID.get()  # at emit time, inside the request's context
+    return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every logger's records to stderr as JSON lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(_stamp_request_id)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+class RequestContext:
+    """ASGI middleware: request id in and out, latency metric, one access-log line."""
+
+    def __init__(
+        self, app: ASGIApp, *, access_log: bool = True, templates: dict[int, str] | None = None
+    ) -> None:
+        self.app = app
+        self.access_log = access_log
+        # Route object id -> full template: an included router's routes know only their
+        # own part of the path, not the prefix they were mounted under.
+        self.templates = templates if templates is not None else {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Wrap one HTTP request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode(
+            "latin-1"
+        )
+        request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            matched = scope.get("route")
+            route = self.templates.get(id(matched)) or getattr(matched, "path", None) or "unmatched"
+            REQUEST_SECONDS.labels(route, scope["method"], f"{status // 100}xx").observe(elapsed)
+            if self.access_log:
+                log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "route": route,
+                            "status": status,
+                            "ms": round(elapsed * 1000, 2),
+                        }
+                    },
+                )
+            REQUEST_ID.reset(token)
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    """The Prometheus exposition of this process (or of all workers, in multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
