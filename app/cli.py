@@ -401,6 +401,41 @@ def delete_student_cmd(
         )
 
 
+@cli.command()
+def reconcile(
+    student: Annotated[str | None, typer.Option(help="Only this student.")] = None,
+) -> None:
+    """Compare Redis read sets and stats with MongoDB; repair drift and report it."""
+    from app.cli_support import open_database
+    from app.training.reconcile import reconcile as run_reconcile
+    from cache.backend import create_backend
+    from cache.progress import ProgressSets
+
+    settings = _settings()
+    if settings.redis_url is None:
+        typer.echo("REDIS_URL not set: checking stats documents only (no shared read sets)")
+
+    async def work() -> Any:
+        backend = (
+            create_backend(
+                settings.redis_url, timeout=2.0, retry_after=1.0, prefix=settings.redis_prefix
+            )
+            if settings.redis_url
+            else None
+        )
+        try:
+            async with open_database(settings) as db:
+                progress = (
+                    ProgressSets(backend, ttl_seconds=settings.progress_ttl) if backend else None
+                )
+                return await run_reconcile(db=db, progress=progress, student=student)
+        finally:
+            if backend is not None:
+                await backend.close()
+
+    typer.echo("\n".join(_run(work).lines()))
+
+
 def main() -> None:
     """Console-script entry point: errors become one line and exit code 1."""
     try:

@@ -17,6 +17,7 @@ from app.errors import RateLimited
 from app.settings import Settings
 from cache.backend import CacheBackend
 from cache.catalog import CatalogCache
+from cache.leaderboard import Leaderboards
 from cache.progress import ProgressSets
 
 
@@ -32,6 +33,10 @@ async def _progress(request: Request) -> ProgressSets | None:
     return request.app.state.progress  # type: ignore[no-any-return]
 
 
+async def _boards(request: Request) -> Leaderboards | None:
+    return request.app.state.boards  # type: ignore[no-any-return]
+
+
 async def _redis(request: Request) -> CacheBackend:
     return request.app.state.redis  # type: ignore[no-any-return]
 
@@ -44,6 +49,7 @@ CurrentStudent = Annotated[Student, Depends(verify_client_bound_request)]
 MongoDep = Annotated[Database, Depends(_db)]
 CatalogDep = Annotated[CatalogCache | None, Depends(_catalog)]
 ProgressDep = Annotated[ProgressSets | None, Depends(_progress)]
+BoardsDep = Annotated[Leaderboards | None, Depends(_boards)]
 RedisDep = Annotated[CacheBackend, Depends(_redis)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 

@@ -69,6 +69,7 @@ class ExampleCall(TypedDict):
     # X-Client-Id without a token; "none" (default elsewhere): no auth headers.
     auth: NotRequired[Auth]
     seed: NotRequired[int]  # seed Python's `random` right before the call (random picks)
+    headers: NotRequired[dict[str, str]]  # extra request headers, shown in the curl line
 
 
 # The extension point: append new endpoints here (they run in this order, as one student).
@@ -195,6 +196,42 @@ EXAMPLES: list[ExampleCall] = [
         "query": {"language": "c"},
     },
     {
+        "title": "Preferences",
+        "note": "Store the time zone streaks are counted in, and leaderboard visibility.",
+        "method": "PUT",
+        "path": "/training/preferences",
+        "json": {"tz": "Europe/Berlin", "leaderboard_opt_out": False},
+    },
+    {
+        "title": "My progress in a time zone",
+        "note": "`tz` overrides the stored zone for this answer's streak.",
+        "method": "GET",
+        "path": "/training/my-progress",
+        "query": {"language": "c", "tz": "America/New_York"},
+    },
+    {
+        "title": "Leaderboard",
+        "note": "Top students by points this UTC week, and the caller's own rank.",
+        "method": "GET",
+        "path": "/training/leaderboard",
+        "query": {"language": "c", "period": "week", "limit": 5},
+    },
+    {
+        "title": "Next sample",
+        "note": "The unread sample to read next: lowest unfinished chapter, weakest area.",
+        "method": "GET",
+        "path": "/training/next",
+        "query": {"language": "c"},
+    },
+    {
+        "title": "Catalog unchanged (304)",
+        "note": "Catalog answers carry an ETag; send it back in If-None-Match.",
+        "method": "GET",
+        "path": "/training/stats",
+        "query": {"language": "python"},
+        "headers": {"If-None-Match": '"catalog-v2"'},
+    },
+    {
         "title": "Missing token",
         "note": "Every `/training` route needs a Bearer token; without one it is a 401.",
         "method": "GET",
@@ -232,6 +269,8 @@ def normalise(value: Any, key: str | None = None) -> Any:
     if isinstance(value, str):
         if key in VOLATILE_KEYS or ISO_DATETIME.match(value):
             return TIME_PLACEHOLDER
+        if key == "period_key" and value != "all":  # the week or month of the run
+            return "2026-W05" if "W" in value else "2026-01"
         if key in TRUNCATED_KEYS and len(value) > TRUNCATE_AT:
             return value[:TRUNCATE_AT] + "…"
     return value
@@ -247,6 +286,8 @@ def curl_of(call: ExampleCall) -> str:
         parts.append('-H "Authorization: Bearer $TOKEN"')
     if auth in ("token", "client-id-only"):
         parts.append(f'-H "X-Client-Id: {CLIENT_ID}"')
+    for name, value in call.get("headers", {}).items():
+        parts.append(f"-H '{name}: {value}'")
     if "json" in call:
         parts.append('-H "Content-Type: application/json"')
         parts.append(f"-d '{json.dumps(call['json'])}'")
@@ -363,6 +404,7 @@ async def run_calls(
             headers["Authorization"] = f"Bearer {token}"
         if auth in ("token", "client-id-only"):
             headers["X-Client-Id"] = CLIENT_ID
+        headers.update(call.get("headers", {}))
         kwargs: dict[str, Any] = {"headers": headers}
         if "json" in call:
             kwargs["json"] = call["json"]

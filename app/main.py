@@ -26,6 +26,7 @@ from app.training.router import router as training_router
 from app.training.warm import warm
 from cache.backend import create_backend
 from cache.catalog import CatalogCache
+from cache.leaderboard import Leaderboards
 from cache.progress import ProgressSets
 from cache.ratelimit import RateLimiter
 
@@ -68,9 +69,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             backend, l1_ttl=settings.catalog_l1_ttl, version_ttl=settings.catalog_version_ttl
         )
         app.state.progress = ProgressSets(backend, ttl_seconds=settings.progress_ttl)
+        app.state.boards = Leaderboards(backend)
     else:
         log.warning("LUMETRIX_CACHE=off: every request reads MongoDB")
-        app.state.catalog = app.state.progress = None
+        app.state.catalog = app.state.progress = app.state.boards = None
     if app.state.catalog is not None and settings.warm_on_start:
         try:
             await warm(db=db, catalog=app.state.catalog, progress=app.state.progress)

@@ -32,3 +32,29 @@ def pagination(*, page: int, limit: int, total: int) -> dict[str, Any]:
         "has_next": page < pages,
         "has_prev": page > 1,
     }
+
+
+# Per-student answers must never sit in a shared cache, nor be reused by the browser.
+PRIVATE = {"Cache-Control": "private, no-store"}
+
+
+def student_response(payload: Any, *, status_code: int = 200) -> Response:
+    """A per-student answer: JSON with ``Cache-Control: private, no-store``."""
+    return json_response(payload, status_code=status_code, headers=PRIVATE)
+
+
+def catalog_etag(version: int) -> str:
+    """The ETag of every catalog answer at a catalog version."""
+    return f'"catalog-v{version}"'
+
+
+def not_modified(if_none_match: str | None, etag: str) -> Response | None:
+    """A 304 when the client's copy is current, else None."""
+    if if_none_match and (if_none_match.strip() == "*" or etag in if_none_match):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+    return None
+
+
+def catalog_response(payload: Any, etag: str) -> Response:
+    """A catalog answer: JSON with its ETag; clients revalidate with If-None-Match."""
+    return json_response(payload, headers={"ETag": etag, "Cache-Control": "no-cache"})

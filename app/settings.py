@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         default=20, ge=0, description="mark-read calls allowed per student per window; 0 = off."
     )
     mark_read_window: float = Field(default=1.0, gt=0, description="Rate-limit window, s.")
+    streak_min_reads: int = Field(
+        default=1, ge=1, description="First reads a day needs to count towards a streak."
+    )
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
     mongo_timeout_ms: int = Field(default=3000, ge=100)

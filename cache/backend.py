@@ -75,12 +75,21 @@ class CacheBackend:
         delay = min(0.1, self.retry_after) if self.retry_after else 0.1
         while True:
             try:
+                # Pooled connections from before the outage would each fail once more and
+                # trip the breaker again (one bump, and one reload of every set, per
+                # connection): drop them all first.
+                await self.client.connection_pool.disconnect()
+                await self.bump_epoch()
+                # Until the breaker closes this worker still skips write-throughs, and
+                # another worker may load a set after the first bump that misses one of
+                # them: bump again once this worker writes through again.
+                self.down_until = 0.0
                 await self.bump_epoch()
             except REDIS_FAILURES:
+                self.down_until = float("inf")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max(self.retry_after, 0.1))
                 continue
-            self.down_until = 0.0
             log.warning("redis is back; progress sets loaded before the outage will reload")
             return
 

@@ -51,7 +51,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-_BEGIN_LOAD = """
+BEGIN_LOAD = """
 local t = redis.call('TIME')
 return {redis.call('GET', KEYS[1]) or '', tostring(t[1] * 1000 + math.floor(t[2] / 1000))}
 """
@@ -115,7 +115,7 @@ class ProgressSets:
     async def begin_load(self, student: str, language: str) -> tuple[str, str]:
         """(generation, Redis time in ms): read both before the MongoDB snapshot."""
         _, gen_key = self.keys(student, language)
-        gen, now = await self.backend.call(lambda r: r.eval(_BEGIN_LOAD, 1, gen_key))
+        gen, now = await self.backend.call(lambda r: r.eval(BEGIN_LOAD, 1, gen_key))
         return str(gen), str(now)
 
     async def load(

@@ -478,10 +478,11 @@ def print_report(
             f"redis-server: {timeline.signal_name} at {timeline.rel(timeline.stopped_at)}, "
             f"back at {timeline.rel(timeline.back_at)} (run start: {timeline.start_source})"
         )
-    print(
-        f"server log: {count_lines(server_log, 'redis unavailable')} 'redis unavailable', "
-        f"{count_lines(server_log, 'redis is back')} 'redis is back'"
-    )
+    trips = count_lines(server_log, "redis unavailable")
+    backs = count_lines(server_log, "redis is back")
+    print(f"server log: {trips} 'redis unavailable', {backs} 'redis is back'")
+    if not trips:
+        print("warning: the service never noticed the outage (no 'redis unavailable' logged)")
     w = 34
     print(f"\n{'responses':<{w}} {'count':>10}")
     print("-" * (w + 11))

@@ -16,6 +16,7 @@ from app.db import Database, catalog_version
 from app.errors import InvalidLanguage
 from app.training import queries
 from app.training.curriculum import DIFFICULTIES, LANGUAGES, TYPES
+from app.training.timefmt import iso, utcnow
 from cache.catalog import CatalogCache
 
 T = TypeVar("T")
@@ -203,17 +204,33 @@ async def filtered_rows(
 # --- aggregates -----------------------------------------------------------------------
 
 
+async def _facet_doc(
+    *, db: Database, catalog: CatalogCache | None, language: str
+) -> dict[str, Any]:
+    """A language's facet counts with the time they were computed (cached in Redis)."""
+    check_language(language)
+
+    async def load() -> dict[str, Any]:
+        return {"as_of": iso(utcnow()), "rows": await queries.facet_counts(db, language)}
+
+    if catalog is None:
+        return await load()
+    version = await current_version(db=db, catalog=catalog)
+    return await catalog.get(version, f"facets:{language}", load)
+
+
 async def facets(
     *, db: Database, catalog: CatalogCache | None, language: str
 ) -> list[dict[str, Any]]:
-    """Counts per (chapter, knowledge_area, type, difficulty) of a language; cached in Redis."""
-    check_language(language)
-    if catalog is None:
-        return await queries.facet_counts(db, language)
-    version = await current_version(db=db, catalog=catalog)
-    return await catalog.get(
-        version, f"facets:{language}", lambda: queries.facet_counts(db, language)
-    )
+    """Counts per (chapter, knowledge_area, type, difficulty) of a language."""
+    doc = await _facet_doc(db=db, catalog=catalog, language=language)
+    return doc["rows"]  # type: ignore[no-any-return]
+
+
+async def as_of(*, db: Database, catalog: CatalogCache | None, language: str) -> str:
+    """When the counts behind a language's aggregates were computed (ISO-8601 UTC)."""
+    doc = await _facet_doc(db=db, catalog=catalog, language=language)
+    return str(doc["as_of"])
 
 
 async def _derived(
@@ -227,7 +244,7 @@ async def _derived(
     """A table built from a language's facets, kept in process next to them."""
     check_language(language)
     if catalog is None:
-        return build(await queries.facet_counts(db, language))
+        return build(await facets(db=db, catalog=catalog, language=language))
     version = await current_version(db=db, catalog=catalog)
 
     async def load() -> T:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from app.training.streaks import ZONES
 
 _EXAMPLE_SAMPLE: dict[str, Any] = {
     "sample_id": "c_ch6_q_000123",
@@ -127,6 +129,7 @@ class ChaptersOut(BaseModel):
 
     status: str = "success"
     language: str
+    as_of: str = Field(..., description="When this answer was computed, ISO-8601 UTC.")
     total_chapters: int
     chapters: list[Chapter]
 
@@ -147,6 +150,7 @@ class StatsOut(BaseModel):
 
     status: str = "success"
     language: str
+    as_of: str = Field(..., description="When the counts were computed, ISO-8601 UTC.")
     total_samples: int
     by_chapter: dict[str, int]
     by_type: dict[str, int]
@@ -168,6 +172,7 @@ class KnowledgeAreasOut(BaseModel):
 
     status: str = "success"
     language: str
+    as_of: str = Field(..., description="When the counts were computed, ISO-8601 UTC.")
     total_areas: int
     knowledge_areas: list[KnowledgeArea]
 
@@ -248,15 +253,91 @@ class RecentRead(BaseModel):
     revisited_count: int
 
 
+class Streak(BaseModel):
+    """Days in a row with at least the minimum of first reads, in the student's zone."""
+
+    current: int
+    longest: int
+    last_active_date: str | None = Field(None, description="Local date, YYYY-MM-DD.")
+    tz: str = Field(..., description="IANA zone the days were counted in.")
+
+
 class ProgressOut(BaseModel):
     """A student's progress in a language."""
 
     status: str = "success"
     language: str
+    as_of: str = Field(..., description="When this answer was computed, ISO-8601 UTC.")
+    streak: Streak
     overview: Overview
     by_chapter: list[ChapterProgress]
     by_knowledge_area: list[AreaProgress]
     recent_activity: list[RecentRead]
+
+
+class LeaderEntry(BaseModel):
+    """A place on a leaderboard (tied students share a rank)."""
+
+    rank: int
+    student: str
+    points: int
+
+
+class MyStanding(BaseModel):
+    """The caller's place: their rank even outside the top, or the rank they would have
+    when they opted out (``hidden``)."""
+
+    student: str
+    rank: int | None
+    points: int
+    hidden: bool
+
+
+class LeaderboardOut(BaseModel):
+    """Top students by points in a period (UTC weeks and months)."""
+
+    status: str = "success"
+    language: str
+    period: str
+    period_key: str = Field(..., examples=["2026-W48"])
+    as_of: str
+    top: list[LeaderEntry]
+    me: MyStanding
+
+
+class NextOut(BaseModel):
+    """The sample to read next; ``data`` is null when every sample is read."""
+
+    status: str = "success"
+    language: str
+    chapter: int | None
+    data: ReadSample | None
+    message: str | None = None
+
+
+class PreferencesIn(BaseModel):
+    """Preferences to change; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tz: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA time zone for streaks.",
+        examples=["Europe/Berlin"],
+        json_schema_extra={"enum": list[JsonValue](ZONES)},
+    )
+    leaderboard_opt_out: bool | None = Field(
+        None, description="Hide me from other students' leaderboards."
+    )
+
+
+class PreferencesOut(BaseModel):
+    """The student's preferences."""
+
+    status: str = "success"
+    tz: str | None = None
+    leaderboard_opt_out: bool = False
 
 
 class HealthOut(BaseModel):

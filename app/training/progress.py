@@ -16,11 +16,13 @@ from app.db import Database
 from app.errors import NotFound
 from app.observability import FIRST_READS, POINTS, REVISITS
 from app.training import catalog as catalog_service
-from app.training import queries
+from app.training import leaderboard, queries
 from app.training.curriculum import language_of
+from app.training.streaks import streak, zone
 from app.training.timefmt import from_ms, iso, to_ms, utcnow
 from cache.backend import CacheUnavailable
 from cache.catalog import CatalogCache
+from cache.leaderboard import Leaderboards
 from cache.progress import ProgressSets
 
 
@@ -178,6 +180,7 @@ async def mark_read(
     db: Database,
     catalog: CatalogCache | None,
     progress: ProgressSets | None,
+    boards: Leaderboards | None = None,
     student: str,
     sample_id: str,
     time_spent: int,
@@ -200,10 +203,15 @@ async def mark_read(
         db, student=student, sample=sample, time_spent=time_spent, now=now
     )
     update = queries.stats_update(sample, first_read=first, time_spent=time_spent, now=now)
-    total_points = await queries.apply_stats(db, student, update)
+    stats = await queries.apply_stats(db, student, update)
+    points = int(sample.get("read_points", 1)) if first else 0
     if first:
         FIRST_READS.inc()
-        POINTS.inc(int(sample.get("read_points", 1)))
+        POINTS.inc(points)
+        if not (stats.get("prefs") or {}).get("leaderboard_opt_out"):
+            await leaderboard.award(
+                boards=boards, student=student, language=sample["language"], points=points, now=now
+            )
     else:
         REVISITS.inc()
     if first and progress is not None:
@@ -217,8 +225,8 @@ async def mark_read(
         sample_id=sample_id,
         language=sample["language"],
         is_first_read=first,
-        points_awarded=int(sample.get("read_points", 1)) if first else 0,
-        total_points=total_points,
+        points_awarded=points,
+        total_points=int(stats.get("total_points", 0)),
     )
 
 
@@ -250,9 +258,17 @@ async def chapters_with_progress(
 
 
 async def my_progress(
-    *, db: Database, catalog: CatalogCache | None, student: str, language: str
+    *,
+    db: Database,
+    catalog: CatalogCache | None,
+    student: str,
+    language: str,
+    tz: str | None = None,
+    streak_minimum: int = 1,
 ) -> dict[str, Any]:
-    """A student's progress in a language: overview, chapters, areas, recent reads."""
+    """A student's progress in a language: overview, chapters, areas, recent reads, and the
+    daily streak in ``tz`` (else the student's stored zone, else UTC)."""
+    now = utcnow()
     chapter_rows = await catalog_service.chapters(db=db, catalog=catalog, language=language)
     area_rows = await catalog_service.knowledge_areas(db=db, catalog=catalog, language=language)
     stats = await queries.get_stats(db, student)
@@ -263,7 +279,13 @@ async def my_progress(
     total = sum(c["total_questions"] for c in chapter_rows)
     read, seconds = int(mine.get("read", 0)), int(mine.get("time_spent", 0))
     chapters, areas = mine.get("chapters", {}), mine.get("areas", {})
+    prefs = (stats or {}).get("prefs") or {}
+    streak_zone = zone(tz or prefs.get("tz"))
     return {
+        "as_of": iso(now),
+        "streak": streak(
+            (stats or {}).get("quarters") or {}, tz=streak_zone, now=now, minimum=streak_minimum
+        ),
         "overview": {
             "samples_read": read,
             "samples_total": total,
@@ -308,6 +330,18 @@ async def my_progress(
             for r in recent
         ],
     }
+
+
+async def set_preferences(
+    *, db: Database, student: str, tz: str | None, leaderboard_opt_out: bool | None
+) -> dict[str, Any]:
+    """Store the student's time zone and leaderboard opt-out; return the preferences."""
+    changes: dict[str, Any] = {}
+    if tz is not None:
+        changes["prefs.tz"] = str(zone(tz))
+    if leaderboard_opt_out is not None:
+        changes["prefs.leaderboard_opt_out"] = leaderboard_opt_out
+    return await queries.update_prefs(db, student, changes, utcnow())
 
 
 async def recompute_stats(*, db: Database, student: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from app.db import PROGRESS, SAMPLES, STATS, Database
+from app.training.streaks import quarter_of
 
 # Never let an ObjectId reach a response.
 SAMPLE_FIELDS = {"_id": 0}
@@ -182,6 +183,16 @@ async def progress_of(
     return {doc["sample_id"]: doc for doc in await cursor.to_list(None)}
 
 
+async def first_read_quarters(db: Database, student: str) -> dict[str, int]:
+    """First reads per UTC quarter hour of a student, from ``sample_progress``."""
+    cursor = db[PROGRESS].find({"sidhi_id": student}, {"_id": 0, "read_at": 1})
+    quarters: dict[str, int] = {}
+    async for doc in cursor:
+        key = quarter_of(doc["read_at"])
+        quarters[key] = quarters.get(key, 0) + 1
+    return quarters
+
+
 async def latest_reads(
     db: Database, student: str, language: str, limit: int = RECENT
 ) -> list[dict[str, Any]]:
@@ -236,6 +247,7 @@ def stats_update(
     if first_read:
         points = int(sample.get("read_points", 1))
         inc |= {
+            f"quarters.{quarter_of(now)}": 1,
             "total_points": points,
             f"languages.{lang}.read": 1,
             f"languages.{lang}.points": points,
@@ -252,8 +264,8 @@ def stats_update(
     return update
 
 
-async def apply_stats(db: Database, student: str, update: dict[str, Any]) -> int:
-    """Apply one visit's stats update; return the student's total points after it."""
+async def apply_stats(db: Database, student: str, update: dict[str, Any]) -> dict[str, Any]:
+    """Apply one visit's stats update; return the student's total points and preferences."""
     for _ in range(3):
         try:
             doc = await db[STATS].find_one_and_update(
@@ -261,17 +273,38 @@ async def apply_stats(db: Database, student: str, update: dict[str, Any]) -> int
                 update,
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
-                projection={"_id": 0, "total_points": 1},
+                projection={"_id": 0, "total_points": 1, "prefs": 1},
             )
         except DuplicateKeyError:
             continue  # a racing upsert created the document first; ours did not apply
         if doc is None:
             # SecantusDB may apply a racing upsert yet return no document: read it back
             # rather than apply the update twice.
-            doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "total_points": 1})
+            doc = await db[STATS].find_one(
+                {"_id": student}, {"_id": 0, "total_points": 1, "prefs": 1}
+            )
         if doc is not None:
-            return int(doc.get("total_points", 0))
+            return doc
     raise RuntimeError(f"could not update the stats of {student}")
+
+
+async def update_prefs(
+    db: Database, student: str, changes: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Set preference fields of a student's stats document; return all preferences."""
+    update: dict[str, Any] = {"$setOnInsert": {"total_points": 0}}
+    if changes:
+        update["$set"] = {**changes, "updated_at": now}
+    doc = await db[STATS].find_one_and_update(
+        {"_id": student},
+        update,
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        projection={"_id": 0, "prefs": 1},
+    )
+    if doc is None:  # SecantusDB's racing-upsert quirk: read it back
+        doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "prefs": 1})
+    return dict((doc or {}).get("prefs") or {})
 
 
 async def get_stats(db: Database, student: str) -> dict[str, Any] | None:
@@ -311,6 +344,7 @@ async def stats_from_progress(db: Database, student: str) -> dict[str, Any]:
             entry = lang_doc[bucket].setdefault(name, {"read": 0, "time_spent": 0})
             entry["read"] += row["read"]
             entry["time_spent"] += row["time_spent"]
+    doc["quarters"] = await first_read_quarters(db, student)
     doc["recent"] = {}
     for lang in doc["languages"]:
         latest = await latest_reads(db, student, lang)
@@ -319,8 +353,10 @@ async def stats_from_progress(db: Database, student: str) -> dict[str, Any]:
 
 
 async def replace_stats(db: Database, student: str, doc: dict[str, Any], now: datetime) -> None:
-    """Overwrite a student's stats document."""
-    await db[STATS].replace_one({"_id": student}, {**doc, "updated_at": now}, upsert=True)
+    """Overwrite a student's derived stats, keeping their preferences."""
+    current = await db[STATS].find_one({"_id": student}, {"prefs": 1}) or {}
+    prefs = {"prefs": current["prefs"]} if "prefs" in current else {}
+    await db[STATS].replace_one({"_id": student}, {**doc, **prefs, "updated_at": now}, upsert=True)
 
 
 async def bulk_upsert_samples(db: Database, docs: list[dict[str, Any]]) -> tuple[int, int]:
@@ -346,3 +382,37 @@ async def recent_students(db: Database, limit: int) -> list[tuple[str, str]]:
     ]
     cursor = await db[PROGRESS].aggregate(pipeline)
     return [(row["_id"]["s"], row["_id"]["l"]) for row in await cursor.to_list(None)]
+
+
+async def opted_out_students(db: Database) -> set[str]:
+    """Students who asked to be hidden from leaderboards."""
+    cursor = db[STATS].find({"prefs.leaderboard_opt_out": True}, {"_id": 1})
+    return {str(doc["_id"]) async for doc in cursor}
+
+
+async def get_prefs(db: Database, student: str) -> dict[str, Any]:
+    """A student's preferences (time zone, leaderboard opt-out)."""
+    doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "prefs": 1})
+    return dict((doc or {}).get("prefs") or {})
+
+
+async def points_by_student(
+    db: Database,
+    language: str,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    student: str | None = None,
+) -> dict[str, float]:
+    """Points of first reads in a language within [start, end), per student."""
+    match: dict[str, Any] = {"language": language}
+    if student is not None:
+        match["sidhi_id"] = student
+    if start is not None and end is not None:
+        match["read_at"] = {"$gte": start, "$lt": end}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": match},
+        {"$group": {"_id": "$sidhi_id", "points": {"$sum": "$points_awarded"}}},
+    ]
+    cursor = await db[PROGRESS].aggregate(pipeline)
+    return {str(row["_id"]): float(row["points"]) for row in await cursor.to_list(None)}

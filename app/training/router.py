@@ -6,24 +6,58 @@ student's id also take ``CurrentStudent``, which FastAPI resolves once per reque
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Header, Path, Query
 from starlette.responses import Response
 
-from app.deps import CatalogDep, CurrentStudent, MarkReadLimit, MongoDep, ProgressDep
+from app.deps import (
+    BoardsDep,
+    CatalogDep,
+    CurrentStudent,
+    MarkReadLimit,
+    MongoDep,
+    ProgressDep,
+    SettingsDep,
+)
 from app.errors import InvalidRequest, error_responses
-from app.responses import json_response, pagination
+from app.responses import (
+    catalog_etag,
+    catalog_response,
+    not_modified,
+    pagination,
+    student_response,
+)
 from app.training import catalog as catalog_service
-from app.training import models
+from app.training import leaderboard as leaderboard_service
+from app.training import models, recommend
 from app.training import progress as progress_service
 from app.training.catalog import SampleFilter, check_language
 from app.training.curriculum import DIFFICULTIES, KNOWLEDGE_AREAS, LANGUAGES, TYPES
+from app.training.streaks import ZONES
+from app.training.timefmt import iso, utcnow
 
 router = APIRouter(tags=["training"])
 
 MAX_PAGE = 1_000_000
 COMMON_ERRORS = error_responses(400, 401, 422, 503)
+CATALOG_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **COMMON_ERRORS,
+    304: {"description": "Not modified: the `If-None-Match` ETag is the current catalog's."},
+}
+Timezone = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="IANA time zone, e.g. Europe/Berlin.",
+        examples=["Europe/Berlin"],
+        json_schema_extra={"enum": ZONES},
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="An ETag from an earlier answer; 304 when the catalog is unchanged."),
+]
 
 # Documented as an enum, parsed as a string: an unknown language is a 400 naming the valid
 # ones (the contract clients already rely on), not a generic 422.
@@ -90,7 +124,7 @@ async def get_samples(
     data = await progress_service.enriched_page(
         db=db, progress=progress, student=student.id, language=language, samples=found.items
     )
-    return json_response(
+    return student_response(
         {
             "status": "success",
             "language": language,
@@ -113,7 +147,7 @@ async def get_sample(
     data = await progress_service.sample_detail(
         db=db, catalog=catalog, student=student.id, sample_id=sample_id
     )
-    return json_response({"status": "success", "data": data})
+    return student_response({"status": "success", "data": data})
 
 
 @router.post(
@@ -128,6 +162,7 @@ async def mark_read(
     db: MongoDep,
     catalog: CatalogDep,
     progress: ProgressDep,
+    boards: BoardsDep,
     sample_id: SampleId,
     time_spent: Annotated[
         int | None, Query(ge=1, le=3600, description="Seconds spent reading (1-3600).")
@@ -145,11 +180,12 @@ async def mark_read(
         db=db,
         catalog=catalog,
         progress=progress,
+        boards=boards,
         student=student.id,
         sample_id=sample_id,
         time_spent=seconds,
     )
-    return json_response(
+    return student_response(
         {
             "status": "success",
             "sample_id": result.sample_id,
@@ -174,10 +210,11 @@ async def get_chapters(
     chapters = await progress_service.chapters_with_progress(
         db=db, catalog=catalog, student=student.id, language=check_language(language)
     )
-    return json_response(
+    return student_response(
         {
             "status": "success",
             "language": language,
+            "as_of": iso(utcnow()),
             "total_chapters": len(chapters),
             "chapters": chapters,
         }
@@ -187,12 +224,13 @@ async def get_chapters(
 @router.get(
     "/filters",
     response_model=models.FiltersOut,
-    responses=COMMON_ERRORS,
+    responses=CATALOG_RESPONSES,
     summary="Values every filter accepts",
 )
 async def get_filters(
     db: MongoDep,
     catalog: CatalogDep,
+    if_none_match: IfNoneMatch = None,
     language: Annotated[
         str | None,
         Query(
@@ -204,6 +242,9 @@ async def get_filters(
 ) -> Response:
     """Languages, chapters and knowledge areas per language, types and difficulties."""
     languages = [check_language(language)] if language is not None else list(LANGUAGES)
+    etag = catalog_etag(await catalog_service.current_version(db=db, catalog=catalog))
+    if cached := not_modified(if_none_match, etag):
+        return cached
     chapters, areas = {}, {}
     for lang in languages:
         found = await catalog_service.chapters(db=db, catalog=catalog, language=lang)
@@ -212,7 +253,7 @@ async def get_filters(
         areas[lang] = [a["knowledge_area"] for a in found] or list(
             dict.fromkeys(KNOWLEDGE_AREAS[lang].values())
         )
-    return json_response(
+    return catalog_response(
         {
             "status": "success",
             "languages": list(LANGUAGES),
@@ -220,20 +261,30 @@ async def get_filters(
             "knowledge_areas": areas,
             "types": list(TYPES),
             "difficulties": list(DIFFICULTIES),
-        }
+        },
+        etag,
     )
 
 
 @router.get(
     "/stats",
     response_model=models.StatsOut,
-    responses=COMMON_ERRORS,
+    responses=CATALOG_RESPONSES,
     summary="Totals of a language's catalog",
 )
-async def get_stats(db: MongoDep, catalog: CatalogDep, language: Language) -> Response:
+async def get_stats(
+    db: MongoDep, catalog: CatalogDep, language: Language, if_none_match: IfNoneMatch = None
+) -> Response:
     """Sample counts of a language by chapter, type, difficulty and knowledge area."""
+    check_language(language)
+    etag = catalog_etag(await catalog_service.current_version(db=db, catalog=catalog))
+    if cached := not_modified(if_none_match, etag):
+        return cached
     totals = await catalog_service.stats(db=db, catalog=catalog, language=language)
-    return json_response({"status": "success", "language": language, **totals})
+    as_of = await catalog_service.as_of(db=db, catalog=catalog, language=language)
+    return catalog_response(
+        {"status": "success", "language": language, "as_of": as_of, **totals}, etag
+    )
 
 
 @router.get(
@@ -271,7 +322,7 @@ async def get_random(
         if sample
         else ("every matching sample is read" if unread_only else "no sample matches the filters")
     )
-    return json_response(
+    return student_response(
         {"status": "success", "language": language, "data": sample, "message": message}
     )
 
@@ -304,7 +355,7 @@ async def search(
     data = await progress_service.enriched_page(
         db=db, progress=progress, student=student.id, language=language, samples=found.items
     )
-    return json_response(
+    return student_response(
         {
             "status": "success",
             "language": language,
@@ -318,19 +369,28 @@ async def search(
 @router.get(
     "/knowledge-areas",
     response_model=models.KnowledgeAreasOut,
-    responses=COMMON_ERRORS,
+    responses=CATALOG_RESPONSES,
     summary="Knowledge areas of a language",
 )
-async def get_knowledge_areas(db: MongoDep, catalog: CatalogDep, language: Language) -> Response:
+async def get_knowledge_areas(
+    db: MongoDep, catalog: CatalogDep, language: Language, if_none_match: IfNoneMatch = None
+) -> Response:
     """Each knowledge area with its sample count by difficulty, in curriculum order."""
+    check_language(language)
+    etag = catalog_etag(await catalog_service.current_version(db=db, catalog=catalog))
+    if cached := not_modified(if_none_match, etag):
+        return cached
     areas = await catalog_service.knowledge_areas(db=db, catalog=catalog, language=language)
-    return json_response(
+    as_of = await catalog_service.as_of(db=db, catalog=catalog, language=language)
+    return catalog_response(
         {
             "status": "success",
             "language": language,
+            "as_of": as_of,
             "total_areas": len(areas),
             "knowledge_areas": areas,
-        }
+        },
+        etag,
     )
 
 
@@ -341,10 +401,110 @@ async def get_knowledge_areas(db: MongoDep, catalog: CatalogDep, language: Langu
     summary="The student's progress in a language",
 )
 async def get_my_progress(
-    student: CurrentStudent, db: MongoDep, catalog: CatalogDep, language: Language
+    student: CurrentStudent,
+    db: MongoDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    language: Language,
+    tz: Timezone = None,
 ) -> Response:
-    """Overview with points, every chapter and area (0 where unread), last 10 reads."""
+    """Overview with points, every chapter and area (0 where unread), last 10 reads, and the
+    daily streak (in ``tz``, else the stored preference, else UTC)."""
     data = await progress_service.my_progress(
-        db=db, catalog=catalog, student=student.id, language=check_language(language)
+        db=db,
+        catalog=catalog,
+        student=student.id,
+        language=check_language(language),
+        tz=tz,
+        streak_minimum=settings.streak_min_reads,
     )
-    return json_response({"status": "success", "language": language, **data})
+    return student_response({"status": "success", "language": language, **data})
+
+
+@router.get(
+    "/leaderboard",
+    response_model=models.LeaderboardOut,
+    responses=COMMON_ERRORS,
+    summary="Top students by points in a period, and the caller's own rank",
+)
+async def get_leaderboard(
+    student: CurrentStudent,
+    db: MongoDep,
+    boards: BoardsDep,
+    language: Language,
+    period: Annotated[
+        Literal["week", "month", "all"],
+        Query(description="This UTC ISO week, this UTC month, or all time."),
+    ] = "week",
+    limit: Annotated[int, Query(ge=1, le=100, description="Entries in the top list.")] = 10,
+) -> Response:
+    """Top ``limit`` students by points of first reads in the period; ``me`` is the caller's
+    rank and points even outside the top. Opted-out students appear only to themselves."""
+    data = await leaderboard_service.leaderboard(
+        db=db,
+        boards=boards,
+        student=student.id,
+        language=language,
+        period=period,
+        limit=limit,
+        now=utcnow(),
+    )
+    return student_response({"status": "success", **data})
+
+
+@router.get(
+    "/next",
+    response_model=models.NextOut,
+    responses=COMMON_ERRORS,
+    summary="The unread sample the student should read next",
+)
+async def get_next(
+    student: CurrentStudent,
+    db: MongoDep,
+    catalog: CatalogDep,
+    progress: ProgressDep,
+    language: Language,
+) -> Response:
+    """The lowest unfinished chapter's unread sample in the weakest knowledge area, at the
+    difficulty just above the hardest read there; ``data`` null when all are read."""
+    sample, chapter = await recommend.next_sample(
+        db=db,
+        catalog=catalog,
+        progress=progress,
+        student=student.id,
+        language=check_language(language),
+    )
+    return student_response(
+        {
+            "status": "success",
+            "language": language,
+            "chapter": chapter,
+            "data": sample,
+            "message": None if sample else "every sample of this language is read",
+        }
+    )
+
+
+@router.put(
+    "/preferences",
+    response_model=models.PreferencesOut,
+    responses=error_responses(400, 401, 422, 503),
+    summary="Set the student's time zone and leaderboard visibility",
+)
+async def put_preferences(
+    student: CurrentStudent,
+    db: MongoDep,
+    boards: BoardsDep,
+    body: models.PreferencesIn,
+) -> Response:
+    """Store the IANA zone streaks are counted in, and whether to hide from leaderboards."""
+    prefs = await progress_service.set_preferences(
+        db=db, student=student.id, tz=body.tz, leaderboard_opt_out=body.leaderboard_opt_out
+    )
+    opted_out = bool(prefs.get("leaderboard_opt_out"))
+    await leaderboard_service.set_opt_out(
+        boards=boards, student=student.id, opted_out=opted_out, now=utcnow()
+    )
+    return student_response(
+        {"status": "success", "tz": prefs.get("tz"), "leaderboard_opt_out": opted_out}
+    )

@@ -1,0 +1,72 @@
+"""Daily streaks in the student's time zone, from quarter-hour buckets of first reads.
+
+Every first read increments a counter for its UTC quarter hour (``quarters`` in the stats
+document). All real UTC offsets are whole quarter hours, so a local midnight never falls
+inside a bucket: local days, and so streaks, come out exact for any IANA zone, across DST
+changes, without knowing the zone when the read was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from app.errors import InvalidParameter
+
+QUARTER = 900  # seconds
+ZONES = sorted(available_timezones())  # documented as the accepted values of ``tz``
+
+
+def quarter_of(moment: datetime) -> str:
+    """The bucket key of an instant: index of its UTC quarter hour since the epoch."""
+    return str(int(moment.timestamp()) // QUARTER)
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone ``name`` (UTC when None); InvalidParameter for an unknown one."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidParameter(f"unknown time zone '{name}'; use an IANA name") from None
+
+
+def reads_per_day(quarters: Mapping[str, int], tz: ZoneInfo) -> dict[date, int]:
+    """First reads per local date in ``tz``."""
+    days: dict[date, int] = {}
+    for key, count in quarters.items():
+        local = datetime.fromtimestamp(int(key) * QUARTER, UTC).astimezone(tz).date()
+        days[local] = days.get(local, 0) + int(count)
+    return days
+
+
+def streak(
+    quarters: Mapping[str, int], *, tz: ZoneInfo, now: datetime, minimum: int = 1
+) -> dict[str, object]:
+    """Current and longest run of days with at least ``minimum`` first reads.
+
+    The current streak still counts when today has no read yet (it ends yesterday); one
+    day is one credit however many reads it holds.
+    """
+    active = sorted(d for d, n in reads_per_day(quarters, tz).items() if n >= minimum)
+    if not active:
+        return {"current": 0, "longest": 0, "last_active_date": None, "tz": str(tz)}
+    longest = run = 1
+    for before, after in pairwise(active):
+        run = run + 1 if after - before == timedelta(days=1) else 1
+        longest = max(longest, run)
+    today = now.astimezone(tz).date()
+    current = 0
+    if today - active[-1] <= timedelta(days=1):
+        current = 1
+        for i in range(len(active) - 1, 0, -1):
+            if active[i] - active[i - 1] != timedelta(days=1):
+                break
+            current += 1
+    return {
+        "current": current,
+        "longest": longest,
+        "last_active_date": active[-1].isoformat(),
+        "tz": str(tz),
+    }

@@ -1,0 +1,146 @@
+"""Leaderboards in Redis: one sorted set of points per (language, period), write-through.
+
+Keys: ``{prefix}lb:{c:week:2026-W48}`` (hash tag = the board, so a board and its
+generation key share a Cluster slot). A ``__loaded__`` sentinel marks a board rebuilt from
+MongoDB; awards only ever increment loaded boards, and a rebuild only installs its snapshot
+when no award landed while it read MongoDB (the generation check), exactly as for the read
+sets. The sentinel's score is its load time (ms) minus ``OFFSET``: below every real score,
+and comparable with the progress epoch, so a board loaded before a Redis failure (which may
+have lost an award) counts as missing. Period boards expire on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cache.backend import CacheBackend
+from cache.progress import BEGIN_LOAD as _BEGIN_LOAD
+
+SENTINEL = "__loaded__"
+OFFSET = 10**16  # > any epoch-ms timestamp: load time - OFFSET is always negative
+
+_AWARD = """
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+  redis.call('ZINCRBY', KEYS[1], ARGV[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+_LOAD = """
+local g = redis.call('GET', KEYS[2]) or ''
+if g ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+for i = 5, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """One leaderboard: a language and a period instance, with its lifetime."""
+
+    language: str
+    period: str  # week | month | all
+    key: str  # e.g. 2026-W48, 2026-11, all
+    ttl_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a board says: the top entries and the caller's points and rank."""
+
+    top: list[tuple[str, float]]
+    my_points: float | None
+    my_rank: int | None
+
+
+class Leaderboards:
+    """Leaderboard sorted sets; every method may raise CacheUnavailable."""
+
+    def __init__(self, backend: CacheBackend) -> None:
+        self.backend = backend
+
+    def keys(self, board: Board) -> tuple[str, str]:
+        """The board key and its generation key."""
+        tag = "{" + f"{board.language}:{board.period}:{board.key}" + "}"
+        return self.backend.key("lb", tag), self.backend.key("lb-gen", tag)
+
+    async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
+        """Add ``points`` to ``student`` on every loaded board, in one round trip."""
+
+        async def op(r: Any) -> None:
+            async with r.pipeline(transaction=False) as pipe:
+                for board in boards:
+                    key, gen = self.keys(board)
+                    pipe.eval(
+                        _AWARD, 2, key, gen, student, points, board.ttl_seconds * 1000, SENTINEL
+                    )
+                await pipe.execute()
+
+        await self.backend.call(op)
+
+    async def standing(self, board: Board, student: str, limit: int) -> Standing | None:
+        """Top ``limit`` and the student's rank (1 + students with more points); None if the
+        board is not loaded."""
+        key, _ = self.keys(board)
+
+        async def op(r: Any) -> list[Any]:
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.zscore(key, SENTINEL)
+                pipe.zrevrange(key, 0, limit, withscores=True)
+                pipe.zscore(key, student)
+                pipe.get(self.backend.epoch_key)
+                return list(await pipe.execute())
+
+        sentinel, top, mine, epoch = await self.backend.call(op)
+        if sentinel is None or (epoch is not None and sentinel + OFFSET <= float(epoch)):
+            return None
+        entries = [(m, float(s)) for m, s in top if m != SENTINEL][:limit]
+        rank = None
+        if mine is not None:
+            above = await self.backend.call(lambda r: r.zcount(key, f"({mine}", "+inf"))
+            rank = int(above) + 1
+        return Standing(entries, None if mine is None else float(mine), rank)
+
+    async def rank_of(self, board: Board, points: float) -> int:
+        """1 + how many students on the board have more than ``points``."""
+        key, _ = self.keys(board)
+        above = await self.backend.call(lambda r: r.zcount(key, f"({points}", "+inf"))
+        return int(above) + 1
+
+    async def begin_load(self, board: Board) -> tuple[str, str]:
+        """(generation, Redis time in ms): read both before the MongoDB snapshot."""
+        _, gen = self.keys(board)
+        generation, now = await self.backend.call(lambda r: r.eval(_BEGIN_LOAD, 1, gen))
+        return str(generation), str(now)
+
+    async def load(self, board: Board, points: Mapping[str, float], token: tuple[str, str]) -> bool:
+        """Install a MongoDB snapshot unless an award landed since ``token`` was taken."""
+        key, gen = self.keys(board)
+        generation, started = token
+        argv: list[Any] = [generation, board.ttl_seconds * 1000, SENTINEL, int(started) - OFFSET]
+        for student, score in points.items():
+            argv += [score, student]
+        loaded = await self.backend.call(lambda r: r.eval(_LOAD, 2, key, gen, *argv))
+        return int(loaded) == 1
+
+    async def remove(self, boards: Sequence[Board], student: str) -> None:
+        """Take a student off boards (opt-out)."""
+
+        async def op(r: Any) -> None:
+            async with r.pipeline(transaction=False) as pipe:
+                for board in boards:
+                    pipe.zrem(self.keys(board)[0], student)
+                await pipe.execute()
+
+        await self.backend.call(op)
