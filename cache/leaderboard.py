@@ -11,7 +11,8 @@ have lost an award) counts as missing. Period boards expire on their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,34 @@ class Leaderboards:
 
     def __init__(self, backend: CacheBackend) -> None:
         self.backend = backend
+        # Boards being rebuilt by this process: concurrent misses wait for one rebuild
+        # instead of each aggregating the whole period from MongoDB.
+        self._rebuilding: dict[str, asyncio.Future[dict[str, float]]] = {}
+
+    async def rebuild(
+        self, board: Board, snapshot: Callable[[], Awaitable[dict[str, float]]]
+    ) -> dict[str, float]:
+        """Rebuild ``board`` from ``snapshot()`` once per process at a time; return the
+        snapshot (every waiter gets the same one)."""
+        key = self.keys(board)[0]
+        pending = self._rebuilding.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[dict[str, float]] = asyncio.get_running_loop().create_future()
+        self._rebuilding[key] = future
+        try:
+            token = await self.begin_load(board)
+            points = await snapshot()
+            await self.load(board, points, token)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no warning when nobody waited
+            raise
+        else:
+            future.set_result(points)
+            return points
+        finally:
+            del self._rebuilding[key]
 
     def keys(self, board: Board) -> tuple[str, str]:
         """The board key and its generation key."""

@@ -160,6 +160,18 @@ def scenarios(secret: str, sample_ids: list[str]) -> dict[str, tuple[str, list[R
         "samples cached (0 reads)": ("cached", [_get(page, LIGHT, secret)]),
         "mark-read": ("cached", mark),
         "my-progress": ("cached", [_get("/training/my-progress?language=c", HEAVY, secret)]),
+        "next": ("cached", [_get("/training/next?language=c", HEAVY, secret)]),
+        "leaderboard": (
+            "cached",
+            [
+                _get(
+                    "/training/leaderboard?language=python&period=week&limit=10",
+                    f"{WRITER}{i:03d}",
+                    secret,
+                )
+                for i in range(0, WRITERS, 10)
+            ],
+        ),
         "samples uncached (1500 reads)": ("uncached", [_get(page, HEAVY, secret)]),
     }
 

@@ -15,6 +15,8 @@ from app.db import PROGRESS, SAMPLES, STATS, create_client
 from app.embedded import EmbeddedMongo
 from tests.conftest import Api, make_settings, running_app
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _samples(n: int) -> list[dict[str, Any]]:
     return [
@@ -142,3 +144,44 @@ async def test_every_acknowledged_read_survives_kill_9(
         assert stats["total_points"] == 1000
     finally:
         await client.close()
+
+
+async def test_migration_killed_half_way_then_run_again(mongo_url: str, fresh_db: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from app.seed import seed_demo
+    from migrations.add_language_to_samples import migrate
+
+    await seed_demo(fresh_db, show_progress=False)
+    env = {**os.environ, "MONGODB_URL": mongo_url, "MONGODB_DB": fresh_db.name}
+    proc = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant; waiting is async
+        [sys.executable, "-m", "migrations.add_language_to_samples"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    # Kill it once it has written part of the catalog (or whenever it gets that far).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        done = await fresh_db[SAMPLES].count_documents({"language": {"$exists": True}})
+        if done >= 500:
+            break
+        await asyncio.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(proc.wait)
+    partial = await fresh_db[SAMPLES].count_documents({"language": {"$exists": True}})
+    report = await migrate(fresh_db, show_progress=False)
+    # A batch the killed run had sent may still land during this run; either way the
+    # documents end migrated exactly once, with the same values.
+    assert report.already_migrated >= partial and report.modified <= 5000 - partial
+    assert (
+        await fresh_db[SAMPLES].count_documents(
+            {"knowledge_area": {"$exists": True}, "read_points": 1, "tags": []}
+        )
+        == 5000
+    )
+    assert (await migrate(fresh_db, show_progress=False)).modified == 0

@@ -100,9 +100,7 @@ async def leaderboard(
         try:
             standing = await boards.standing(board, student, limit)
             if standing is None:
-                token = await boards.begin_load(board)
-                points = await _from_mongo(db, language, start, end)
-                await boards.load(board, points, token)
+                points = await boards.rebuild(board, lambda: _from_mongo(db, language, start, end))
         except CacheUnavailable:
             standing = None
     if standing is not None:
