@@ -76,7 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.catalog is not None and settings.warm_on_start:
         try:
             await warm(db=db, catalog=app.state.catalog, progress=app.state.progress)
-        except PyMongoError as exc:
+        except Exception as exc:  # warming is an optimisation: serve anyway
             log.error("could not warm the catalog cache at start-up: %s", exc)
     # What start-up loaded lives as long as the process: keep it out of the GC's scans,
     # whose full passes over the cached catalog showed up as p99 spikes.

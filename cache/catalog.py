@@ -9,7 +9,6 @@ Concurrent misses of one key are coalesced into one load.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -19,8 +18,12 @@ from cachetools import TTLCache
 
 from cache.backend import CacheBackend, CacheUnavailable
 from cache.metrics import CACHE_LOOKUPS
+from cache.singleflight import SingleFlight
 
 T = TypeVar("T")
+# Bumped whenever the shape of a cached value changes, so a new release never reads what an
+# older one wrote under the same catalog version.
+SCHEMA = "s2"
 L1_HIT = CACHE_LOOKUPS.labels("catalog_l1", "hit")
 L1_MISS = CACHE_LOOKUPS.labels("catalog_l1", "miss")
 REDIS_HIT = CACHE_LOOKUPS.labels("catalog_redis", "hit")
@@ -46,14 +49,14 @@ class CatalogCache:
         self.redis_ttl = redis_ttl
         self._version: int | None = None
         self._version_at = 0.0
-        self._inflight: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        self._flights = SingleFlight()
 
     async def version(self, fetch: Callable[[], Awaitable[int]]) -> int:
         """The catalog version, re-read through ``fetch`` at most every ``version_ttl`` s."""
         now = time.monotonic()
         if self._version is not None and now - self._version_at < self.version_ttl:
             return self._version
-        version = await self._single_flight(("__version__",), fetch)
+        version = await self._flights.run(("__version__",), fetch)
         self._version, self._version_at = version, time.monotonic()
         return version
 
@@ -88,29 +91,11 @@ class CatalogCache:
                 self.l1[key] = value
             return value
 
-        return await self._single_flight(key, load)
-
-    async def _single_flight(self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            value = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
-            raise
-        else:
-            future.set_result(value)
-            return value
-        finally:
-            del self._inflight[key]
+        return await self._flights.run(key, load)
 
     def _redis_key(self, version: int, name: str) -> str:
         assert self.backend is not None
-        return self.backend.key("catalog", f"v{version}", name)
+        return self.backend.key("catalog", SCHEMA, f"v{version}", name)
 
     async def _redis_get(self, version: int, name: str) -> Any:
         if self.backend is None:

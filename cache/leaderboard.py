@@ -11,13 +11,13 @@ have lost an award) counts as missing. Period boards expire on their own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cache.backend import CacheBackend
 from cache.progress import BEGIN_LOAD as _BEGIN_LOAD
+from cache.singleflight import SingleFlight
 
 SENTINEL = "__loaded__"
 OFFSET = 10**16  # > any epoch-ms timestamp: load time - OFFSET is always negative
@@ -72,32 +72,21 @@ class Leaderboards:
         self.backend = backend
         # Boards being rebuilt by this process: concurrent misses wait for one rebuild
         # instead of each aggregating the whole period from MongoDB.
-        self._rebuilding: dict[str, asyncio.Future[dict[str, float]]] = {}
+        self._rebuilding = SingleFlight()
 
     async def rebuild(
         self, board: Board, snapshot: Callable[[], Awaitable[dict[str, float]]]
     ) -> dict[str, float]:
         """Rebuild ``board`` from ``snapshot()`` once per process at a time; return the
         snapshot (every waiter gets the same one)."""
-        key = self.keys(board)[0]
-        pending = self._rebuilding.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[dict[str, float]] = asyncio.get_running_loop().create_future()
-        self._rebuilding[key] = future
-        try:
+
+        async def load() -> dict[str, float]:
             token = await self.begin_load(board)
             points = await snapshot()
             await self.load(board, points, token)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no warning when nobody waited
-            raise
-        else:
-            future.set_result(points)
             return points
-        finally:
-            del self._rebuilding[key]
+
+        return await self._rebuilding.run(self.keys(board)[0], load)
 
     def keys(self, board: Board) -> tuple[str, str]:
         """The board key and its generation key."""

@@ -116,6 +116,14 @@ async def _view(
     return await catalog.get(version, key, load, shared=False)
 
 
+async def _mongo_page(db: Database, query: dict[str, Any], *, page: int, limit: int) -> Page:
+    """A page read straight from MongoDB (the uncached path)."""
+    skip = (page - 1) * limit
+    total = await queries.count_samples(db, query)
+    items = await queries.find_samples(db, query, skip=skip, limit=limit) if skip < total else []
+    return Page(items, total, page, limit)
+
+
 async def list_samples(
     *,
     db: Database,
@@ -129,12 +137,7 @@ async def list_samples(
     check_language(language)
     skip = (page - 1) * limit
     if catalog is None:
-        query = flt.query(language)
-        total = await queries.count_samples(db, query)
-        items = (
-            await queries.find_samples(db, query, skip=skip, limit=limit) if skip < total else []
-        )
-        return Page(items, total, page, limit)
+        return await _mongo_page(db, flt.query(language), page=page, limit=limit)
     version = await current_version(db=db, catalog=catalog)
     rows = await _view(db=db, catalog=catalog, version=version, language=language, flt=flt)
     return Page(rows[skip : skip + limit], len(rows), page, limit)
@@ -153,12 +156,7 @@ async def search_samples(
     check_language(language)
     skip = (page - 1) * limit
     if catalog is None:
-        query = queries.search_filter(language, text)
-        total = await queries.count_samples(db, query)
-        items = (
-            await queries.find_samples(db, query, skip=skip, limit=limit) if skip < total else []
-        )
-        return Page(items, total, page, limit)
+        return await _mongo_page(db, queries.search_filter(language, text), page=page, limit=limit)
     version = await current_version(db=db, catalog=catalog)
     base = await language_catalog(db=db, catalog=catalog, version=version, language=language)
     needle = text.lower()
