@@ -438,10 +438,15 @@ def reconcile(
 
 def main() -> None:
     """Console-script entry point: errors become one line and exit code 1."""
+    from pymongo.errors import PyMongoError
+
     try:
         cli()
     except CommandError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except PyMongoError as exc:
+        typer.echo(f"error: database: {str(exc).splitlines()[0][:300]}", err=True)
         sys.exit(1)
     except (OSError, RuntimeError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -111,3 +111,13 @@ def test_docker_compose_is_valid() -> None:
         assert services[name]["healthcheck"]["test"]
     assert "JWT_SECRET" in services["app"]["environment"]
     assert (ROOT / "Dockerfile").read_text().count("USER lumetrix") == 1
+
+
+def test_unreachable_database_is_one_line() -> None:
+    out = lumetrix(
+        "recompute-stats",
+        MONGODB_URL="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300",
+        MONGO_TIMEOUT_MS="300",
+    )
+    assert out.returncode == 1
+    assert out.stderr.startswith("error: database:") and "Traceback" not in out.stderr

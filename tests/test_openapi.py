@@ -42,3 +42,10 @@ async def test_openapi_lists_every_operation_described(api: Api) -> None:
     assert set(doc["components"]["securitySchemes"]) == {"HTTPBearer"}
     docs = await api.client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_every_documented_example_fits_its_model() -> None:
+    from app.training import models
+
+    for model, example in models._EXAMPLES.items():
+        model.model_validate(example)

@@ -352,3 +352,143 @@ class ReadyOut(BaseModel):
     status: str
     mongodb: str
     redis: str
+
+
+# One example per response model, for /docs (real answers: docs/API_EXAMPLES.md).
+_READ = {**_EXAMPLE_SAMPLE, "isRead": True, "readAt": "2026-11-25T09:30:00.000Z"}
+_PAGE = {
+    "page": 1,
+    "limit": 20,
+    "total": 1800,
+    "total_pages": 90,
+    "has_next": True,
+    "has_prev": False,
+}
+_EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
+    SamplePage: {"status": "success", "language": "c", "data": [_READ], "pagination": _PAGE},
+    SearchPage: {
+        "status": "success",
+        "language": "c",
+        "query": "pointer",
+        "data": [_READ],
+        "pagination": {**_PAGE, "total": 1, "total_pages": 1, "has_next": False},
+    },
+    SampleOut: {"status": "success", "data": {**_READ, "timeSpent": 75, "revisitedCount": 2}},
+    RandomOut: {"status": "success", "language": "c", "data": _READ, "message": None},
+    ChaptersOut: {
+        "status": "success",
+        "language": "c",
+        "as_of": "2026-11-25T09:30:00.000Z",
+        "total_chapters": 1,
+        "chapters": [
+            {
+                "chapter": 6,
+                "knowledge_area": "pointers",
+                "total_questions": 180,
+                "read_questions": 9,
+                "progress_percentage": 5.0,
+                "breakdown": {
+                    "by_type": {"program": 45, "mcq": 45, "theory": 45, "debug": 45},
+                    "by_difficulty": {"easy": 60, "medium": 80, "hard": 40},
+                },
+            }
+        ],
+    },
+    FiltersOut: {
+        "status": "success",
+        "languages": ["c", "cpp", "python"],
+        "chapters": {"c": [1, 2, 3]},
+        "knowledge_areas": {"c": ["basics"]},
+        "types": ["program", "mcq", "theory", "debug"],
+        "difficulties": ["easy", "medium", "hard"],
+    },
+    StatsOut: {
+        "status": "success",
+        "language": "python",
+        "as_of": "2026-11-25T09:30:00.000Z",
+        "total_samples": 1400,
+        "by_chapter": {"1": 175},
+        "by_type": {"program": 350},
+        "by_difficulty": {"easy": 500},
+        "by_knowledge_area": {"basics": 175},
+    },
+    KnowledgeAreasOut: {
+        "status": "success",
+        "language": "c",
+        "as_of": "2026-11-25T09:30:00.000Z",
+        "total_areas": 1,
+        "knowledge_areas": [
+            {
+                "knowledge_area": "pointers",
+                "total_samples": 180,
+                "chapters": [6],
+                "by_difficulty": {"easy": 60, "medium": 80, "hard": 40},
+            }
+        ],
+    },
+    ProgressOut: {
+        "status": "success",
+        "language": "c",
+        "as_of": "2026-11-25T09:30:00.000Z",
+        "streak": {
+            "current": 3,
+            "longest": 5,
+            "last_active_date": "2026-11-25",
+            "tz": "Europe/Berlin",
+        },
+        "overview": {
+            "samples_read": 12,
+            "samples_total": 1800,
+            "progress_percentage": 0.67,
+            "total_time_seconds": 900,
+            "total_time_minutes": 15.0,
+            "points": 12,
+            "total_points": 20,
+        },
+        "by_chapter": [
+            {"chapter": 1, "knowledge_area": "basics", "read": 12, "total": 202, "percentage": 5.94}
+        ],
+        "by_knowledge_area": [
+            {
+                "area": "basics",
+                "read": 12,
+                "total": 202,
+                "percentage": 5.94,
+                "time_spent_minutes": 15.0,
+            }
+        ],
+        "recent_activity": [
+            {
+                "sample_id": "c_ch1_q_000025",
+                "chapter": 1,
+                "knowledge_area": "basics",
+                "read_at": "2026-11-25T09:30:00.000Z",
+                "last_revisited": "2026-11-25T09:31:00.000Z",
+                "time_spent": 75,
+                "revisited_count": 2,
+            }
+        ],
+    },
+    LeaderboardOut: {
+        "status": "success",
+        "language": "c",
+        "period": "week",
+        "period_key": "2026-W48",
+        "as_of": "2026-11-25T09:30:00.000Z",
+        "top": [{"rank": 1, "student": "SIDHI_A6281C8BA865", "points": 42}],
+        "me": {"student": "SIDHI_B00000000001", "rank": 17, "points": 5, "hidden": False},
+    },
+    NextOut: {
+        "status": "success",
+        "language": "c",
+        "chapter": 6,
+        "data": {**_READ, "isRead": False, "readAt": None},
+        "message": None,
+    },
+    PreferencesOut: {"status": "success", "tz": "Europe/Berlin", "leaderboard_opt_out": False},
+    HealthOut: {"status": "ok"},
+    ReadyOut: {"status": "ready", "mongodb": "ok", "redis": "ok"},
+}
+for _model, _example in _EXAMPLES.items():
+    _model.model_config["json_schema_extra"] = {"example": _example}
+    _model.model_rebuild(force=True)
