@@ -271,6 +271,8 @@ def normalise(value: Any, key: str | None = None) -> Any:
             return TIME_PLACEHOLDER
         if key == "period_key" and value != "all":  # the week or month of the run
             return "2026-W05" if "W" in value else "2026-01"
+        if key == "last_active_date":  # the day of the run, in the student's zone
+            return TIME_PLACEHOLDER[:10]
         if key in TRUNCATED_KEYS and len(value) > TRUNCATE_AT:
             return value[:TRUNCATE_AT] + "…"
     return value
