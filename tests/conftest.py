@@ -4,6 +4,7 @@ plus the real Redis at TEST_REDIS_URL when given)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pymongo.errors import AutoReconnect
 
 from app.auth import mint_token
 from app.db import Database, create_client
@@ -48,6 +50,17 @@ async def mongo_client(mongo_url: str) -> AsyncIterator[Any]:
     await client.close()
 
 
+async def _settle(client: Any) -> None:
+    """Wait out a pool reset: sync tests keep the session loop idle, and pymongo's monitor,
+    resuming late, may cancel the first operations that follow (AutoReconnect)."""
+    for _ in range(20):
+        try:
+            await client.admin.command("ping")
+            return
+        except AutoReconnect:
+            await asyncio.sleep(0.1)
+
+
 def unique_name(stem: str) -> str:
     """A database name or id unique to this run."""
     return f"{stem}_{uuid.uuid4().hex[:10]}"
@@ -68,6 +81,7 @@ async def catalog_db(mongo_client: Any) -> AsyncIterator[str]:
 async def fresh_db(mongo_client: Any) -> AsyncIterator[Database]:
     """An empty database of this test's own."""
     name = unique_name("lmx_test")
+    await _settle(mongo_client)
     yield mongo_client[name]
     await mongo_client.drop_database(name)
 
