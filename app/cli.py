@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,16 @@ def _settings() -> Settings:
         raise CommandError(f"configuration error: {exc}") from exc
 
 
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C: uvicorn re-raises it after its graceful shutdown,
+    and the default action would kill us before the embedded database is stopped."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _logging(level: str = "INFO") -> None:
     from app.observability import configure_logging
 
@@ -57,6 +68,7 @@ def serve(
     from app.embedded import EmbeddedMongo
 
     _logging()
+    _exit_on_sigterm()
     settings = _settings()
     embedded = None
     if workers > 1:
@@ -107,6 +119,7 @@ def dev(
     from migrations.add_language_to_samples import migrate as run_migration
 
     _logging()
+    _exit_on_sigterm()
     settings = _settings()
     embedded = None
     if settings.mongodb_url is None:
