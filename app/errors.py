@@ -90,6 +90,14 @@ class Unavailable(DomainError):
     code = "service_unavailable"
 
 
+class NotModified(Exception):
+    """The client's copy (``If-None-Match``) is current: answer 304 with no body."""
+
+    def __init__(self, etag: str) -> None:
+        super().__init__(etag)
+        self.etag = etag
+
+
 def error_response(
     status_code: int, code: str, detail: str, headers: dict[str, str] | None = None
 ) -> Response:
@@ -109,6 +117,11 @@ def _validation_detail(exc: RequestValidationError) -> str:
 async def _domain(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     return error_response(exc.status_code, exc.code, exc.detail, exc.headers)
+
+
+async def _not_modified(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotModified)
+    return Response(status_code=304, headers={"ETag": exc.etag, "Cache-Control": "no-cache"})
 
 
 async def _validation(_: Request, exc: Exception) -> Response:
@@ -143,6 +156,7 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain, validation, HTTP and database errors to the error model."""
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(NotModified, _not_modified)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(PyMongoError, _mongo)

@@ -48,13 +48,6 @@ def catalog_etag(version: int) -> str:
     return f'"catalog-v{version}"'
 
 
-def not_modified(if_none_match: str | None, etag: str) -> Response | None:
-    """A 304 when the client's copy is current, else None."""
-    if if_none_match and (if_none_match.strip() == "*" or etag in if_none_match):
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
-    return None
-
-
 def catalog_response(payload: Any, etag: str) -> Response:
     """A catalog answer: JSON with its ETag; clients revalidate with If-None-Match."""
     return json_response(payload, headers={"ETag": etag, "Cache-Control": "no-cache"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from starlette.responses import Response
 
 from app.deps import (
@@ -20,11 +20,10 @@ from app.deps import (
     ProgressDep,
     SettingsDep,
 )
-from app.errors import InvalidRequest, error_responses
+from app.errors import InvalidRequest, NotModified, error_responses
 from app.responses import (
     catalog_etag,
     catalog_response,
-    not_modified,
     pagination,
     student_response,
 )
@@ -58,6 +57,26 @@ IfNoneMatch = Annotated[
     str | None,
     Header(description="An ETag from an earlier answer; 304 when the catalog is unchanged."),
 ]
+
+
+async def _catalog_etag(
+    db: MongoDep,
+    catalog: CatalogDep,
+    if_none_match: IfNoneMatch = None,
+    language: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> str:
+    """The catalog's ETag; a 304 (``NotModified``) when the client's copy is current.
+
+    A bad ``language`` is still a 400, whatever ETag the client sends."""
+    if language is not None:
+        check_language(language)
+    etag = catalog_etag(await catalog_service.current_version(db=db, catalog=catalog))
+    if if_none_match and (if_none_match.strip() == "*" or etag in if_none_match):
+        raise NotModified(etag)
+    return etag
+
+
+CatalogETag = Annotated[str, Depends(_catalog_etag)]
 
 # Documented as an enum, parsed as a string: an unknown language is a 400 naming the valid
 # ones (the contract clients already rely on), not a generic 422.
@@ -230,7 +249,7 @@ async def get_chapters(
 async def get_filters(
     db: MongoDep,
     catalog: CatalogDep,
-    if_none_match: IfNoneMatch = None,
+    etag: CatalogETag,
     language: Annotated[
         str | None,
         Query(
@@ -241,10 +260,7 @@ async def get_filters(
     ] = None,
 ) -> Response:
     """Languages, chapters and knowledge areas per language, types and difficulties."""
-    languages = [check_language(language)] if language is not None else list(LANGUAGES)
-    etag = catalog_etag(await catalog_service.current_version(db=db, catalog=catalog))
-    if cached := not_modified(if_none_match, etag):
-        return cached
+    languages = [language] if language is not None else list(LANGUAGES)
     chapters, areas = {}, {}
     for lang in languages:
         found = await catalog_service.chapters(db=db, catalog=catalog, language=lang)
@@ -273,13 +289,9 @@ async def get_filters(
     summary="Totals of a language's catalog",
 )
 async def get_stats(
-    db: MongoDep, catalog: CatalogDep, language: Language, if_none_match: IfNoneMatch = None
+    db: MongoDep, catalog: CatalogDep, language: Language, etag: CatalogETag
 ) -> Response:
     """Sample counts of a language by chapter, type, difficulty and knowledge area."""
-    check_language(language)
-    etag = catalog_etag(await catalog_service.current_version(db=db, catalog=catalog))
-    if cached := not_modified(if_none_match, etag):
-        return cached
     totals = await catalog_service.stats(db=db, catalog=catalog, language=language)
     as_of = await catalog_service.as_of(db=db, catalog=catalog, language=language)
     return catalog_response(
@@ -373,13 +385,9 @@ async def search(
     summary="Knowledge areas of a language",
 )
 async def get_knowledge_areas(
-    db: MongoDep, catalog: CatalogDep, language: Language, if_none_match: IfNoneMatch = None
+    db: MongoDep, catalog: CatalogDep, language: Language, etag: CatalogETag
 ) -> Response:
     """Each knowledge area with its sample count by difficulty, in curriculum order."""
-    check_language(language)
-    etag = catalog_etag(await catalog_service.current_version(db=db, catalog=catalog))
-    if cached := not_modified(if_none_match, etag):
-        return cached
     areas = await catalog_service.knowledge_areas(db=db, catalog=catalog, language=language)
     as_of = await catalog_service.as_of(db=db, catalog=catalog, language=language)
     return catalog_response(
