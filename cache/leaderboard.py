@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cache.backend import CacheBackend
-from cache.progress import BEGIN_LOAD as _BEGIN_LOAD
+from cache.progress import BEGIN_LOAD, LOAD
 from cache.singleflight import SingleFlight
 
 SENTINEL = "__loaded__"
@@ -31,18 +31,6 @@ if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
   return 1
 end
 return 0
-"""
-
-_LOAD = """
-local g = redis.call('GET', KEYS[2]) or ''
-if g ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-for i = 5, #ARGV, 2 do
-  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
 """
 
 
@@ -139,7 +127,7 @@ class Leaderboards:
     async def begin_load(self, board: Board) -> tuple[str, str]:
         """(generation, Redis time in ms): read both before the MongoDB snapshot."""
         _, gen = self.keys(board)
-        generation, now = await self.backend.call(lambda r: r.eval(_BEGIN_LOAD, 1, gen))
+        generation, now = await self.backend.call(lambda r: r.eval(BEGIN_LOAD, 1, gen))
         return str(generation), str(now)
 
     async def load(self, board: Board, points: Mapping[str, float], token: tuple[str, str]) -> bool:
@@ -149,7 +137,7 @@ class Leaderboards:
         argv: list[Any] = [generation, board.ttl_seconds * 1000, SENTINEL, int(started) - OFFSET]
         for student, score in points.items():
             argv += [score, student]
-        loaded = await self.backend.call(lambda r: r.eval(_LOAD, 2, key, gen, *argv))
+        loaded = await self.backend.call(lambda r: r.eval(LOAD, 2, key, gen, *argv))
         return int(loaded) == 1
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:

@@ -39,7 +39,9 @@ end
 return 0
 """
 
-_LOAD = """
+# Shared with the leaderboards: install a snapshot with its sentinel unless the generation
+# moved (ARGV: generation, ttl ms, sentinel, sentinel score, then score/member pairs).
+LOAD = """
 local g = redis.call('GET', KEYS[2]) or ''
 if g ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
@@ -127,7 +129,7 @@ class ProgressSets:
         argv: list[Any] = [generation, self.ttl_ms, SENTINEL, started]
         for sample_id, score in entries.items():
             argv += [score, sample_id]
-        loaded: int = await self.backend.call(lambda r: r.eval(_LOAD, 2, key, gen_key, *argv))
+        loaded: int = await self.backend.call(lambda r: r.eval(LOAD, 2, key, gen_key, *argv))
         return loaded == 1
 
     async def add(self, student: str, language: str, sample_id: str, score: float) -> bool:
