@@ -34,7 +34,7 @@ bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 docs: $(STAMP)  ## regenerate docs/API_EXAMPLES.md from the service on demo data (MONGODB_URL or embedded)
-	$(BIN)/python -m app.examples
+	$(BIN)/python -m tools.api_examples
 
 clean:
 	rm -rf $(VENV) .lumetrix .lumetrix-bench .lumetrix-load .pytest_cache .mypy_cache .ruff_cache

@@ -1,16 +1,16 @@
-"""Client-bound JWT auth: HS256 bearer tokens whose ``cid`` must match ``X-Client-Id``."""
+"""Client-bound JWT auth: HS256 bearer tokens whose ``cid`` must match ``X-Client-Id``.
+
+Tokens are minted and verified here; the request dependency is ``app.deps.current_student``.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 from dataclasses import dataclass
-from typing import Annotated
 
 import jwt
 from cachetools import LRUCache
-from fastapi import Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import NotAuthenticated
 
@@ -19,8 +19,6 @@ REQUIRED_CLAIMS = ("sub", "exp", "cid")
 # Student ids become Redis keys inside a {hash tag}: no braces, no spaces, bounded.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 QUERY_TOKEN_NAMES = ("token", "access_token", "jwt", "authorization")
-
-_bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims sub, cid, exp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,28 +87,3 @@ def decode_token(token: str, secret: str) -> dict[str, object]:
     except jwt.PyJWTError:
         raise NotAuthenticated("malformed token") from None
     return claims
-
-
-async def verify_client_bound_request(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    x_client_id: Annotated[
-        str | None, Header(description="Must equal the token's `cid` claim.")
-    ] = None,
-) -> Student:
-    """The student a request acts for; 401 unless token and client id both check out."""
-    if any(name in request.query_params for name in QUERY_TOKEN_NAMES):
-        raise NotAuthenticated("tokens are not accepted in the query string; use Authorization")
-    if credentials is None:
-        raise NotAuthenticated("missing Authorization: Bearer <token> header")
-    claims = request.app.state.tokens.claims(credentials.credentials)
-    sub, cid = claims.get("sub"), claims.get("cid")
-    if not isinstance(sub, str) or not STUDENT_ID.match(sub):
-        raise NotAuthenticated("token 'sub' is not a valid student id")
-    if not isinstance(cid, str) or not cid:
-        raise NotAuthenticated("token 'cid' is not a valid client id")
-    if x_client_id is None:
-        raise NotAuthenticated("missing X-Client-Id header")
-    if x_client_id != cid:
-        raise NotAuthenticated("X-Client-Id does not match the token's client")
-    return Student(id=sub, client_id=cid)

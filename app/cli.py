@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from app.auth import mint_token
+from app.auth import STUDENT_ID, mint_token
 from app.settings import Settings, get_settings
 from app.training.curriculum import LANGUAGES
+
+if TYPE_CHECKING:
+    from app.resources import Resources
 
 T = TypeVar("T")
 cli = typer.Typer(
@@ -29,15 +33,34 @@ class CommandError(Exception):
     """A failure to report as one line with a non-zero exit."""
 
 
-def _run(work: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(work())  # type: ignore[arg-type]
-
-
 def _settings() -> Settings:
     try:
         return get_settings()
     except ValueError as exc:
         raise CommandError(f"configuration error: {exc}") from exc
+
+
+def _with_resources(
+    work: Callable[[Resources], Awaitable[T]],
+    settings: Settings | None = None,
+    *,
+    ping_redis: bool = False,
+) -> T:
+    """Run ``work`` with the process's resources open (embedded database started or
+    reused when no MONGODB_URL is set), on Redis with the commands' longer timeout."""
+    from app.resources import open_resources
+
+    chosen = settings or _settings()
+
+    async def main() -> T:
+        async with open_resources(
+            chosen, redis_timeout=chosen.command_redis_timeout, indexes=False
+        ) as res:
+            if ping_redis and chosen.redis_url and not await res.backend.ping():
+                raise CommandError(f"Redis at {chosen.redis_url} does not answer")
+            return await work(res)
+
+    return asyncio.run(main())
 
 
 def _exit_on_sigterm() -> None:
@@ -65,24 +88,23 @@ def serve(
     """Serve the API (several workers need REDIS_URL: read sets must be shared)."""
     import uvicorn
 
-    from app.embedded import EmbeddedMongo
+    from app.resources import database_settings
 
     _logging()
     _exit_on_sigterm()
     settings = _settings()
-    embedded = None
     if workers > 1:
         if settings.redis_url is None and settings.cache_enabled:
             raise CommandError("--workers > 1 needs REDIS_URL (or LUMETRIX_CACHE=off)")
-        if settings.mongodb_url is None:
-            # One database for every worker: start it here and hand its URL down.
-            embedded = EmbeddedMongo(settings.data_dir)
-            os.environ["MONGODB_URL"] = embedded.start()
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # /metrics then sums every worker, whichever one a scrape reaches.
             metrics_dir = tempfile.mkdtemp(prefix="lumetrix-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    try:
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            # One database for every worker: start it here and hand its URL down.
+            settings = stack.enter_context(database_settings(settings))
+            os.environ["MONGODB_URL"] = str(settings.mongodb_url)
         uvicorn.run(
             "app.main:create_app",
             factory=True,
@@ -95,9 +117,6 @@ def serve(
             log_level="info",
             log_config=None,  # keep the JSON handler installed by _logging
         )
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 @cli.command()
@@ -112,32 +131,26 @@ def dev(
     """Seed and migrate when empty, warm up, print a token and a curl line, then serve."""
     import uvicorn
 
-    from app.cli_support import open_database
-    from app.embedded import EmbeddedMongo
     from app.main import create_app
+    from app.resources import database_settings
     from app.seed import catalog_is_empty, seed_demo
     from migrations.add_language_to_samples import migrate as run_migration
 
     _logging()
     _exit_on_sigterm()
-    settings = _settings()
-    embedded = None
-    if settings.mongodb_url is None:
-        embedded = EmbeddedMongo(settings.data_dir)
-        settings = settings.model_copy(update={"mongodb_url": embedded.start()})
 
-    async def prepare() -> None:
-        async with open_database(settings) as db:
-            if await catalog_is_empty(db):
-                typer.echo("catalog empty: seeding demo data")
-                await seed_demo(db)
-            report = await run_migration(db, fallback_language=None)
-            typer.echo(
-                f"migration: {report.modified} modified, {report.already_migrated} already migrated"
-            )
+    async def prepare(res: Resources) -> None:
+        if await catalog_is_empty(res.db):
+            typer.echo("catalog empty: seeding demo data")
+            await seed_demo(res.db)
+        report = await run_migration(res.db, fallback_language=None)
+        typer.echo(
+            f"migration: {report.modified} modified, {report.already_migrated} already migrated"
+        )
 
-    try:
-        _run(prepare)
+    # The app and the preparation share one embedded database, started once here.
+    with database_settings(_settings()) as settings:
+        _with_resources(prepare, settings)
         token = mint_token(settings.jwt_secret, sub=student, client_id=client_id, ttl=24 * 3600)
         base = f"http://{host}:{port}"
         typer.echo(f"\nServing on {base}  (docs: {base}/docs)\nToken (24 h):\n{token}\n")
@@ -155,9 +168,6 @@ def dev(
             log_level="info",
             log_config=None,  # keep the JSON handler installed by _logging
         )
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 @cli.command("seed-demo")
@@ -165,16 +175,9 @@ def seed_demo_cmd(
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
 ) -> None:
     """Write the 5,000 demo samples (pre-migration shape); re-running adds nothing."""
-    from app.cli_support import open_database
     from app.seed import seed_demo
 
-    settings = _settings()
-
-    async def work() -> Any:
-        async with open_database(settings) as db:
-            return await seed_demo(db, seed=seed)
-
-    report = _run(work)
+    report = _with_resources(lambda res: seed_demo(res.db, seed=seed))
     typer.echo(
         f"inserted {report.inserted}, already present {report.existing}"
         + (f", catalog version {report.catalog_version}" if report.catalog_version else "")
@@ -189,18 +192,13 @@ def migrate(
     ] = None,
 ) -> None:
     """Add language, knowledge_area, read_points and tags to every sample; create indexes."""
-    from app.cli_support import open_database
     from migrations.add_language_to_samples import exit_code
     from migrations.add_language_to_samples import migrate as run_migration
 
-    settings = _settings()
-
-    async def work() -> Any:
-        async with open_database(settings) as db:
-            return await run_migration(db, dry_run=dry_run, fallback_language=fallback_language)
-
     try:
-        report = _run(work)
+        report = _with_resources(
+            lambda res: run_migration(res.db, dry_run=dry_run, fallback_language=fallback_language)
+        )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     typer.echo("\n".join(report.lines()))
@@ -221,38 +219,31 @@ def warm_cache(
     ] = 1000,
 ) -> None:
     """Fill the shared (Redis) catalog cache and active students' read sets."""
-    from app.cli_support import open_database
     from app.training.warm import warm
-    from cache.backend import create_backend
-    from cache.catalog import CatalogCache
-    from cache.progress import ProgressSets
 
-    settings = _settings()
-    if settings.redis_url is None:
+    if _settings().redis_url is None:
         typer.echo(
             "REDIS_URL not set: the server keeps its cache in process and warms it "
             "at start-up; nothing shared to warm"
         )
         return
-
-    async def work() -> tuple[int, int]:
-        backend = create_backend(
-            settings.redis_url, timeout=2.0, retry_after=1.0, prefix=settings.redis_prefix
-        )
-        if not await backend.ping():
-            raise CommandError(f"Redis at {settings.redis_url} does not answer")
-        try:
-            async with open_database(settings) as db:
-                catalog = CatalogCache(backend, l1_ttl=0, version_ttl=0)
-                progress = ProgressSets(backend, ttl_seconds=settings.progress_ttl)
-                return await warm(
-                    db=db, catalog=catalog, progress=progress, students=students, show_progress=True
-                )
-        finally:
-            await backend.close()
-
-    languages, sets = _run(work)
+    languages, sets = _with_resources(
+        lambda res: warm(
+            db=res.db,
+            catalog=res.catalog,
+            reads=res.reads,
+            students=students,
+            show_progress=True,
+        ),
+        ping_redis=True,
+    )
     typer.echo(f"warmed catalog for {languages} languages and {sets} read sets")
+
+
+def _student_id(student: str, option: str = "student id") -> str:
+    if not STUDENT_ID.match(student):
+        raise CommandError(f"{option} must be 1-64 letters, digits, '_', '.' or '-'")
+    return student
 
 
 @cli.command()
@@ -262,10 +253,7 @@ def token(
     ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a signed token for a student and client."""
-    from app.auth import STUDENT_ID
-
-    if not STUDENT_ID.match(sub):
-        raise CommandError("--sub must be 1-64 letters, digits, '_', '.' or '-'")
+    _student_id(sub, "--sub")
     typer.echo(mint_token(_settings().jwt_secret, sub=sub, client_id=client_id, ttl=ttl))
 
 
@@ -274,20 +262,16 @@ def recompute_stats(
     student: Annotated[str | None, typer.Option(help="Only this student.")] = None,
 ) -> None:
     """Rebuild student_stats from sample_progress (after a crash between the two writes)."""
-    from app.cli_support import open_database
-    from app.training import progress as progress_service
-    from app.training import queries
+    from app.training.queries import reads
+    from app.training.reconcile import recompute_stats as rebuild
 
-    settings = _settings()
+    async def work(res: Resources) -> int:
+        ids = [student] if student else await reads.students(res.db)
+        for sid in ids:
+            await rebuild(db=res.db, student=sid)
+        return len(ids)
 
-    async def work() -> int:
-        async with open_database(settings) as db:
-            students = [student] if student else await queries.students_with_progress(db)
-            for sid in students:
-                await progress_service.recompute_stats(db=db, student=sid)
-            return len(students)
-
-    typer.echo(f"rebuilt stats of {_run(work)} students")
+    typer.echo(f"rebuilt stats of {_with_resources(work)} students")
 
 
 @cli.command("import")
@@ -297,31 +281,16 @@ def import_cmd(
     """Load training samples from a file (upsert by sample_id); exit 3 if some were bad."""
     from pathlib import Path
 
-    from app.cli_support import open_database
-    from app.data_io import DataFileError, import_samples
-
-    settings = _settings()
-
-    async def work() -> Any:
-        async with open_database(settings) as db:
-            return await import_samples(db=db, path=Path(file))
+    from app.data_import import DataFileError, import_samples
 
     try:
-        report = _run(work)
+        report = _with_resources(lambda res: import_samples(db=res.db, path=Path(file)))
     except DataFileError as exc:
         raise CommandError(str(exc)) from exc
     typer.echo("\n".join(report.lines()))
     if report.bad:
         typer.echo(f"{len(report.bad)} bad records were not loaded", err=True)
         raise typer.Exit(3)
-
-
-def _student_id(student: str) -> str:
-    from app.auth import STUDENT_ID
-
-    if not STUDENT_ID.match(student):
-        raise CommandError("student id must be 1-64 letters, digits, '_', '.' or '-'")
-    return student
 
 
 @cli.command("export-progress")
@@ -334,17 +303,10 @@ def export_progress(
     """Write a student's stats and reading progress as JSON (their data, on request)."""
     from pathlib import Path
 
-    from app.cli_support import open_database
-    from app.data_io import dump_json, export_student, write_private
+    from app.student_data import dump_json, export_student, write_private
 
-    settings = _settings()
     student = _student_id(student)
-
-    async def work() -> dict[str, Any]:
-        async with open_database(settings) as db:
-            return await export_student(db=db, student=student)
-
-    data = _run(work)
+    data = _with_resources(lambda res: export_student(db=res.db, student=student))
     if data["stats"] is None and not data["progress"]:
         typer.echo(f"warning: no data stored for student {student}", err=True)
     if output is None:
@@ -363,46 +325,31 @@ def delete_student_cmd(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a student's progress and stats (MongoDB) and read sets (Redis)."""
-    from app.cli_support import open_database
-    from app.data_io import delete_student, student_footprint
-    from cache.backend import CacheUnavailable, create_backend
-    from cache.progress import ProgressSets
+    from app.student_data import delete_student, student_footprint
+    from cache.backend import CacheUnavailable
 
     settings = _settings()
     student = _student_id(student)
 
-    async def work() -> Any:
-        backend = None
-        if settings.redis_url:
-            backend = create_backend(
-                settings.redis_url, timeout=2.0, retry_after=1.0, prefix=settings.redis_prefix
-            )
+    async def work(res: Resources) -> Any:
+        if settings.redis_url and not await res.backend.ping():
+            raise CommandError(f"Redis at {settings.redis_url} does not answer; nothing deleted")
+        found = await student_footprint(db=res.db, student=student)
+        if not yes and not typer.confirm(
+            f"Delete {found.progress_docs} progress and {found.stats_docs} stats "
+            f"documents of {student}, and their Redis read sets?"
+        ):
+            return None
+        # Without a shared Redis there is nothing to clean beyond this process.
+        shared = res.reads if settings.redis_url else None
         try:
-            if backend is not None and not await backend.ping():
-                raise CommandError(
-                    f"Redis at {settings.redis_url} does not answer; nothing deleted"
-                )
-            async with open_database(settings) as db:
-                found = await student_footprint(db=db, student=student)
-                if not yes and not typer.confirm(
-                    f"Delete {found.progress_docs} progress and {found.stats_docs} stats "
-                    f"documents of {student}, and their Redis read sets?"
-                ):
-                    return None
-                progress = (
-                    ProgressSets(backend, ttl_seconds=settings.progress_ttl) if backend else None
-                )
-                try:
-                    return await delete_student(db=db, progress=progress, student=student)
-                except CacheUnavailable as exc:
-                    raise CommandError(
-                        f"MongoDB data deleted, but Redis failed ({exc}); run again to finish"
-                    ) from exc
-        finally:
-            if backend is not None:
-                await backend.close()
+            return await delete_student(db=res.db, read_state=shared, student=student)
+        except CacheUnavailable as exc:
+            raise CommandError(
+                f"MongoDB data deleted, but Redis failed ({exc}); run again to finish"
+            ) from exc
 
-    report = _run(work)
+    report = _with_resources(work, settings)
     if report is None:
         typer.echo("nothing deleted", err=True)
         raise typer.Exit(1)
@@ -419,34 +366,14 @@ def reconcile(
     student: Annotated[str | None, typer.Option(help="Only this student.")] = None,
 ) -> None:
     """Compare Redis read sets and stats with MongoDB; repair drift and report it."""
-    from app.cli_support import open_database
     from app.training.reconcile import reconcile as run_reconcile
-    from cache.backend import create_backend
-    from cache.progress import ProgressSets
 
-    settings = _settings()
-    if settings.redis_url is None:
+    if _settings().redis_url is None:
         typer.echo("REDIS_URL not set: checking stats documents only (no shared read sets)")
-
-    async def work() -> Any:
-        backend = (
-            create_backend(
-                settings.redis_url, timeout=2.0, retry_after=1.0, prefix=settings.redis_prefix
-            )
-            if settings.redis_url
-            else None
-        )
-        try:
-            async with open_database(settings) as db:
-                progress = (
-                    ProgressSets(backend, ttl_seconds=settings.progress_ttl) if backend else None
-                )
-                return await run_reconcile(db=db, progress=progress, student=student)
-        finally:
-            if backend is not None:
-                await backend.close()
-
-    typer.echo("\n".join(_run(work).lines()))
+    report = _with_resources(
+        lambda res: run_reconcile(db=res.db, read_state=res.reads, student=student)
+    )
+    typer.echo("\n".join(report.lines()))
 
 
 def main() -> None:

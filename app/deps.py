@@ -1,7 +1,9 @@
-"""Dependency aliases, defined once: the handles a request may use and who is calling.
+"""Dependency aliases, defined once: the process's resources, who is calling, and the
+request values several routes validate the same way.
 
 All are ``async def``: a plain ``def`` dependency would cost a trip through the threadpool
-on every request.
+on every request. FastAPI resolves each once per request, however many routes or other
+dependencies use it.
 """
 
 from __future__ import annotations
@@ -9,54 +11,131 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth import Student, verify_client_bound_request
-from app.db import Database
-from app.errors import RateLimited
-from app.settings import Settings
-from cache.backend import CacheBackend
-from cache.catalog import CatalogCache
-from cache.leaderboard import Leaderboards
-from cache.progress import ProgressSets
+from app.auth import QUERY_TOKEN_NAMES, STUDENT_ID, Student
+from app.errors import InvalidLanguage, NotAuthenticated, NotModified, RateLimited
+from app.resources import Resources, resources_of
+from app.responses import catalog_etag
+from app.training.curriculum import LANGUAGES, Language
 
-
-async def _db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+_bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims sub, cid, exp")
 
 
-async def _catalog(request: Request) -> CatalogCache | None:
-    return request.app.state.catalog  # type: ignore[no-any-return]
+async def _resources(request: Request) -> Resources:
+    return resources_of(request.app)
 
 
-async def _progress(request: Request) -> ProgressSets | None:
-    return request.app.state.progress  # type: ignore[no-any-return]
+Res = Annotated[Resources, Depends(_resources)]
 
 
-async def _boards(request: Request) -> Leaderboards | None:
-    return request.app.state.boards  # type: ignore[no-any-return]
+async def current_student(
+    request: Request,
+    res: Res,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    x_client_id: Annotated[
+        str | None, Header(description="Must equal the token's `cid` claim.")
+    ] = None,
+) -> Student:
+    """The student a request acts for; 401 unless token and client id both check out."""
+    if any(name in request.query_params for name in QUERY_TOKEN_NAMES):
+        raise NotAuthenticated("tokens are not accepted in the query string; use Authorization")
+    if credentials is None:
+        raise NotAuthenticated("missing Authorization: Bearer <token> header")
+    claims = res.tokens.claims(credentials.credentials)
+    sub, cid = claims.get("sub"), claims.get("cid")
+    if not isinstance(sub, str) or not STUDENT_ID.match(sub):
+        raise NotAuthenticated("token 'sub' is not a valid student id")
+    if not isinstance(cid, str) or not cid:
+        raise NotAuthenticated("token 'cid' is not a valid client id")
+    if x_client_id is None:
+        raise NotAuthenticated("missing X-Client-Id header")
+    if x_client_id != cid:
+        raise NotAuthenticated("X-Client-Id does not match the token's client")
+    return Student(id=sub, client_id=cid)
 
 
-async def _redis(request: Request) -> CacheBackend:
-    return request.app.state.redis  # type: ignore[no-any-return]
+CurrentStudent = Annotated[Student, Depends(current_student)]
 
 
-async def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+def _checked(language: str) -> Language:
+    """The language if the catalog knows it (case-sensitive), else a 400 naming them."""
+    for known in LANGUAGES:
+        if language == known:
+            return known
+    raise InvalidLanguage(f"language must be one of: {', '.join(LANGUAGES)}")
 
 
-CurrentStudent = Annotated[Student, Depends(verify_client_bound_request)]
-MongoDep = Annotated[Database, Depends(_db)]
-CatalogDep = Annotated[CatalogCache | None, Depends(_catalog)]
-ProgressDep = Annotated[ProgressSets | None, Depends(_progress)]
-BoardsDep = Annotated[Leaderboards | None, Depends(_boards)]
-RedisDep = Annotated[CacheBackend, Depends(_redis)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
+# Documented as an enum, parsed as a string: an unknown language is a 400 naming the valid
+# ones (the contract clients rely on), not a generic 422.
+async def valid_language(
+    language: Annotated[
+        str,
+        Query(
+            description="Catalog language: c, cpp or python.",
+            examples=["c"],
+            max_length=32,
+            json_schema_extra={"enum": list(LANGUAGES)},
+        ),
+    ],
+) -> Language:
+    """The required ``language`` query parameter, or a 400."""
+    return _checked(language)
 
 
-async def mark_read_allowed(request: Request, student: CurrentStudent) -> None:
+async def optional_language(
+    language: Annotated[
+        str | None,
+        Query(
+            description="Only this language's chapters/areas.",
+            max_length=32,
+            json_schema_extra={"enum": list(LANGUAGES)},
+        ),
+    ] = None,
+) -> Language | None:
+    """The optional ``language`` query parameter, or a 400."""
+    return None if language is None else _checked(language)
+
+
+ValidLanguage = Annotated[Language, Depends(valid_language)]
+OptionalLanguage = Annotated[Language | None, Depends(optional_language)]
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="An ETag from an earlier answer; 304 when the catalog is unchanged."),
+]
+
+
+async def _etag_or_304(res: Resources, if_none_match: str | None) -> str:
+    etag = catalog_etag(await res.catalog.version())
+    if if_none_match and (if_none_match.strip() == "*" or etag in if_none_match):
+        raise NotModified(etag)
+    return etag
+
+
+async def language_catalog_etag(
+    res: Res, language: ValidLanguage, if_none_match: IfNoneMatch = None
+) -> str:
+    """The catalog's ETag, or a 304 when the client's copy is current; a bad ``language``
+    is a 400 first, whatever ETag the client sends."""
+    return await _etag_or_304(res, if_none_match)
+
+
+async def filters_catalog_etag(
+    res: Res, language: OptionalLanguage, if_none_match: IfNoneMatch = None
+) -> str:
+    """As ``language_catalog_etag``, for the route where ``language`` is optional."""
+    return await _etag_or_304(res, if_none_match)
+
+
+CatalogETag = Annotated[str, Depends(language_catalog_etag)]
+FiltersETag = Annotated[str, Depends(filters_catalog_etag)]
+
+
+async def mark_read_allowed(res: Res, student: CurrentStudent) -> None:
     """429 with Retry-After when the student marks reads faster than allowed."""
-    wait = await request.app.state.mark_read_limit.retry_after(student.id)
+    wait = await res.mark_read_limit.retry_after(student.id)
     if wait is not None:
         raise RateLimited(
             "too many mark-read calls; slow down",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
@@ -19,19 +18,6 @@ def json_response(
         media_type="application/json",
         headers=headers,
     )
-
-
-def pagination(*, page: int, limit: int, total: int) -> dict[str, Any]:
-    """The pagination block of a listing."""
-    pages = math.ceil(total / limit) if total else 0
-    return {
-        "page": page,
-        "limit": limit,
-        "total": total,
-        "total_pages": pages,
-        "has_next": page < pages,
-        "has_prev": page > 1,
-    }
 
 
 # Per-student answers must never sit in a shared cache, nor be reused by the browser.

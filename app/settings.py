@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only ever used in development; production refuses to start with it.
@@ -45,7 +45,23 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
-    mongo_timeout_ms: int = Field(default=3000, ge=100)
+    mongo_timeout_ms: int = Field(
+        default=3000, ge=100, description="MongoDB server-selection / connect timeout, ms."
+    )
+    embedded_start_timeout: float = Field(
+        default=60.0, gt=0, description="How long the embedded database may take to start, s."
+    )
+    command_redis_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        description="Redis socket timeout of command-line work (bulk loads, deletes), s.",
+    )
+
+    @field_validator("mongodb_url", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``REDIS_URL=`` (empty) means unset, as a shell user would expect."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -1,9 +1,12 @@
-"""The Redis handle shared by the cache modules, with a short circuit breaker.
+"""The Redis handle shared by the cache modules, with a short circuit breaker, and what a
+Redis failure means: decided here, once.
 
-Redis only ever makes things faster: every caller catches ``CacheUnavailable`` and
-answers from MongoDB. After a failure the breaker skips Redis until a background probe
-(backing off to ``retry_after`` seconds) finds it answering again, so an outage costs one
-timeout, not one per request.
+Redis only ever makes things faster. A cached read goes through ``or_else`` with the
+MongoDB way as its fallback; a write-through goes through ``best_effort`` (a lost one is
+repaired by the epoch bump below); only operator work that must not pass silently (a
+student's deletion) sees ``CacheUnavailable``. After a failure the breaker skips Redis
+until a background probe (backing off to ``retry_after`` seconds) finds it answering
+again, so an outage costs one timeout, not one per request.
 """
 
 from __future__ import annotations
@@ -119,6 +122,24 @@ class CacheBackend:
             self.trip(exc)
             raise CacheUnavailable(str(exc)) from exc
 
+    async def or_else(
+        self, cached: Callable[[], Awaitable[T]], fallback: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``cached()``; when it needs Redis and Redis fails (or the breaker is open), the
+        answer of ``fallback()`` (MongoDB) instead."""
+        try:
+            return await cached()
+        except CacheUnavailable:
+            return await fallback()
+
+    async def best_effort(self, op: Callable[[], Awaitable[object]]) -> None:
+        """Run a write-through whose loss is repaired by the epoch bump: a Redis failure
+        is counted and logged by the breaker, never raised."""
+        try:
+            await op()
+        except CacheUnavailable:
+            pass
+
     async def ping(self) -> bool:
         """True when Redis answers now (ignores the breaker)."""
         try:
@@ -143,10 +164,6 @@ def create_backend(
     if url is None:
         import fakeredis
 
-        log.warning(
-            "REDIS_URL not set: using in-process fakeredis (single process only; "
-            "set REDIS_URL for several workers or machines)"
-        )
         server = fakeredis.FakeServer()
         client: Any = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
         backend = CacheBackend(client, prefix=prefix, retry_after=retry_after, embedded=True)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import orjson
 from cachetools import TTLCache
 
-from cache.backend import CacheBackend, CacheUnavailable
+from cache.backend import CacheBackend
 from cache.metrics import CACHE_LOOKUPS
 from cache.singleflight import SingleFlight
 
@@ -35,7 +35,7 @@ class CatalogCache:
 
     def __init__(
         self,
-        backend: CacheBackend | None,
+        backend: CacheBackend,
         *,
         l1_ttl: float,
         version_ttl: float,
@@ -59,10 +59,6 @@ class CatalogCache:
         version = await self._flights.run(("__version__",), fetch)
         self._version, self._version_at = version, time.monotonic()
         return version
-
-    def note_version(self, version: int) -> None:
-        """Adopt a version this process just wrote (read-your-writes for bumps)."""
-        self._version, self._version_at = version, time.monotonic()
 
     async def get(
         self,
@@ -94,17 +90,17 @@ class CatalogCache:
         return await self._flights.run(key, load)
 
     def _redis_key(self, version: int, name: str) -> str:
-        assert self.backend is not None
         return self.backend.key("catalog", SCHEMA, f"v{version}", name)
 
     async def _redis_get(self, version: int, name: str) -> Any:
-        if self.backend is None:
-            return None
         key = self._redis_key(version, name)
-        try:
-            raw = await self.backend.call(lambda r: r.get(key))
-        except CacheUnavailable:
-            return None
+
+        async def unavailable() -> None:
+            return None  # counted by the breaker: the caller loads from MongoDB
+
+        raw = await self.backend.or_else(
+            lambda: self.backend.call(lambda r: r.get(key)), unavailable
+        )
         if raw is None:
             REDIS_MISS.inc()
             return None
@@ -112,15 +108,8 @@ class CatalogCache:
         return orjson.loads(raw)
 
     async def _redis_set(self, version: int, name: str, value: Any) -> None:
-        if self.backend is None:
-            return
         key, raw = self._redis_key(version, name), orjson.dumps(value)
-        try:
-            await self.backend.call(lambda r: r.set(key, raw, ex=self.redis_ttl))
-        except CacheUnavailable:
-            pass  # the value is still correct; only the next worker pays the load
-
-    def clear(self) -> None:
-        """Drop everything held in process (tests; the version makes this unnecessary)."""
-        self.l1.clear()
-        self._version = None
+        # A failed store leaves the value correct; only the next worker pays the load.
+        await self.backend.best_effort(
+            lambda: self.backend.call(lambda r: r.set(key, raw, ex=self.redis_ttl))
+        )

@@ -7,13 +7,17 @@ when no award landed while it read MongoDB (the generation check), exactly as fo
 sets. The sentinel's score is its load time (ms) minus ``OFFSET``: below every real score,
 and comparable with the progress epoch, so a board loaded before a Redis failure (which may
 have lost an award) counts as missing. Period boards expire on their own.
+
+``BoardStore`` is what the leaderboard service uses: ``RedisBoards`` answers from these
+sets and falls back to a MongoDB snapshot (given by the caller) when a board is missing
+or Redis fails; ``MongoBoards`` always uses the snapshot (``LUMETRIX_CACHE=off``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cache.backend import CacheBackend
 from cache.progress import BEGIN_LOAD, LOAD
@@ -54,7 +58,7 @@ class Standing:
 
 
 class Leaderboards:
-    """Leaderboard sorted sets; every method may raise CacheUnavailable."""
+    """Leaderboard sorted sets in Redis; every method may raise CacheUnavailable."""
 
     def __init__(self, backend: CacheBackend) -> None:
         self.backend = backend
@@ -150,3 +154,108 @@ class Leaderboards:
                 await pipe.execute()
 
         await self.backend.call(op)
+
+
+Snapshot = Callable[[], Awaitable[dict[str, float]]]
+"""Points per visible student on a board, computed from MongoDB."""
+
+
+def standing_from(
+    points: Mapping[str, float], student: str, limit: int, hidden_points: float | None = None
+) -> Standing:
+    """The standing a points snapshot gives (ties broken by student id).
+
+    ``hidden_points``: the caller is not on the board (opted out); their rank is the one
+    a student with these points would have."""
+    ranked = sorted(points.items(), key=lambda item: (-item[1], item[0]))
+    mine = hidden_points if hidden_points is not None else points.get(student)
+    rank = None if mine is None else 1 + sum(1 for _, p in ranked if p > mine)
+    return Standing(ranked[:limit], mine, rank)
+
+
+class BoardStore(Protocol):
+    """Leaderboards as the service sees them: always an answer."""
+
+    async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
+        """Count a first read's points on every board it belongs to."""
+        ...
+
+    async def standing(
+        self,
+        board: Board,
+        student: str,
+        limit: int,
+        snapshot: Snapshot,
+        *,
+        hidden_points: float | None = None,
+    ) -> Standing:
+        """Top ``limit`` and the student's points and rank (see ``standing_from``)."""
+        ...
+
+    async def remove(self, boards: Sequence[Board], student: str) -> None:
+        """Take a student off boards."""
+        ...
+
+
+class MongoBoards:
+    """Every standing computed from the snapshot; nothing is kept."""
+
+    async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
+        """Nothing to write through: the snapshot reads the first reads themselves."""
+
+    async def standing(
+        self,
+        board: Board,
+        student: str,
+        limit: int,
+        snapshot: Snapshot,
+        *,
+        hidden_points: float | None = None,
+    ) -> Standing:
+        """From a fresh snapshot."""
+        return standing_from(await snapshot(), student, limit, hidden_points)
+
+    async def remove(self, boards: Sequence[Board], student: str) -> None:
+        """Nothing kept; the snapshot leaves opted-out students out."""
+
+
+class RedisBoards:
+    """Redis boards, rebuilt from the snapshot when missing, bypassed while Redis fails."""
+
+    def __init__(self, boards: Leaderboards) -> None:
+        self.boards = boards
+
+    async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
+        """Write-through; a failure is repaired by the epoch bump when Redis returns
+        (boards loaded before it count as missing and are rebuilt)."""
+        await self.boards.backend.best_effort(lambda: self.boards.award(boards, student, points))
+
+    async def standing(
+        self,
+        board: Board,
+        student: str,
+        limit: int,
+        snapshot: Snapshot,
+        *,
+        hidden_points: float | None = None,
+    ) -> Standing:
+        """From the loaded board; else rebuilt from the snapshot; else the snapshot."""
+
+        async def cached() -> Standing:
+            found = await self.boards.standing(board, student, limit)
+            if found is None:
+                points = await self.boards.rebuild(board, snapshot)
+                return standing_from(points, student, limit, hidden_points)
+            if hidden_points is None:
+                return found
+            rank = await self.boards.rank_of(board, hidden_points)
+            return Standing(found.top, hidden_points, rank)
+
+        async def fallback() -> Standing:
+            return standing_from(await snapshot(), student, limit, hidden_points)
+
+        return await self.boards.backend.or_else(cached, fallback)
+
+    async def remove(self, boards: Sequence[Board], student: str) -> None:
+        """Best effort: a rebuild leaves opted-out students off anyway."""
+        await self.boards.backend.best_effort(lambda: self.boards.remove(boards, student))

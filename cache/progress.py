@@ -140,7 +140,9 @@ class ProgressSets:
         )
         return added == 1
 
-    async def forget(self, student: str, language: str) -> None:
-        """Drop the set, so the next read reloads it from MongoDB."""
+    async def forget(self, student: str, language: str) -> int:
+        """Drop the set and its generation, so the next read reloads it from MongoDB;
+        return how many keys existed."""
         key, gen_key = self.keys(student, language)
-        await self.backend.call(lambda r: r.delete(key, gen_key))
+        deleted: int = await self.backend.call(lambda r: r.delete(key, gen_key))
+        return int(deleted)

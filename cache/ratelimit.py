@@ -5,7 +5,7 @@ Redis being down must not lock students out: a limiter that cannot reach Redis a
 
 from __future__ import annotations
 
-from cache.backend import CacheBackend, CacheUnavailable
+from cache.backend import CacheBackend
 
 # One round trip: count this hit, start the window on the first, report the window's rest.
 _HIT = """
@@ -29,10 +29,13 @@ class RateLimiter:
         if self.limit <= 0:
             return None
         key = self.backend.key("ratelimit", "{" + student + "}", self.action)
-        try:
-            count, pttl = await self.backend.call(lambda r: r.eval(_HIT, 1, key, self.window_ms))
-        except CacheUnavailable:
-            return None
+
+        async def unlimited() -> list[int]:
+            return [0, 0]  # Redis down must not lock students out: allow
+
+        count, pttl = await self.backend.or_else(
+            lambda: self.backend.call(lambda r: r.eval(_HIT, 1, key, self.window_ms)), unlimited
+        )
         if int(count) <= self.limit:
             return None
         return max(int(pttl), 1) / 1000

@@ -27,8 +27,9 @@ from typing import Any
 from app.auth import mint_token
 from app.db import PROGRESS, STATS, create_client
 from app.embedded import EmbeddedMongo, free_port
-from app.seed import catalog_is_empty, seed_demo, seed_history
+from app.seed import catalog_is_empty, seed_demo
 from app.settings import DEV_JWT_SECRET
+from loadtests.history import seed_history
 from loadtests.loadgen import Request, Result, run_load
 from migrations.add_language_to_samples import migrate
 

@@ -6,7 +6,7 @@ reproducible. Users browse filtered pages, open samples they saw, mark them read
 chapters and progress, search and ask for a random unread sample.
 
 Custom options (besides locust's own): ``--history N`` gives every student of the run N
-reads up front (``app.seed.seed_history``, run in a child process before the first user
+reads up front (``loadtests.history.seed_history``, run in a child process before the first user
 starts), ``--jwt-secret`` and ``--run-id``. At the end of the run the mark-read outcomes
 (first reads, points, per student) are written as JSON to ``$LOADTEST_COUNTS`` and the final
 per-endpoint stats to ``$LOADTEST_STATS``. Only local (non-distributed) runs keep exact counts.

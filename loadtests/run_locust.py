@@ -73,13 +73,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def prepare_database(url: str) -> str:
     """Seed the demo catalog when empty and migrate it (as ``lumetrix dev`` does)."""
-    from app.cli_support import open_database
+    from app.resources import open_resources
     from app.seed import catalog_is_empty, seed_demo
     from app.settings import Settings
     from migrations.add_language_to_samples import migrate
 
     settings = Settings().model_copy(update={"mongodb_url": url})
-    async with open_database(settings) as db:
+    async with open_resources(settings, indexes=False) as res:
+        db = res.db
         seeded = ""
         if await catalog_is_empty(db):
             report = await seed_demo(db, show_progress=False)
@@ -89,13 +90,14 @@ async def prepare_database(url: str) -> str:
 
 
 async def seed_histories(students: dict[str, str], reads: int) -> dict[str, Any]:
-    """``app.seed.seed_history`` for every student; totals of what the students now have."""
-    from app.cli_support import open_database
+    """``seed_history`` for every student; totals of what the students now have."""
     from app.db import PROGRESS
-    from app.seed import seed_history
+    from app.resources import open_resources
     from app.settings import Settings
+    from loadtests.history import seed_history
 
-    async with open_database(Settings()) as db:
+    async with open_resources(Settings(), indexes=False) as res:
+        db = res.db
         gate = asyncio.Semaphore(8)
 
         async def one(student: str, language: str) -> int:

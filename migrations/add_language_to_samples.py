@@ -18,11 +18,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import UpdateOne
 from tqdm import tqdm
 
-from app.db import SAMPLES, Database, bump_catalog_version, ensure_indexes
+from app.db import Database
 from app.training.curriculum import LANGUAGES, knowledge_area_of, language_of
+from app.training.queries import meta, samples
 
 BATCH = 500
 
@@ -82,30 +82,20 @@ async def migrate(
         raise ValueError(f"fallback language must be one of: {', '.join(LANGUAGES)}")
     report = MigrationReport(dry_run=dry_run)
     if not dry_run:
-        await ensure_indexes(db)
-    total = await db[SAMPLES].count_documents({})
-    projection = {
-        "sample_id": 1,
-        "chapter": 1,
-        "language": 1,
-        "knowledge_area": 1,
-        "read_points": 1,
-        "tags": 1,
-    }
-    ops: list[UpdateOne] = []
+        await meta.ensure_indexes(db)
+    total = await samples.count(db, {})
+    pending: list[tuple[Any, dict[str, Any]]] = []
     bar = tqdm(total=total, unit="doc", desc="migrate", disable=not show_progress)
 
     async def flush() -> None:
-        if ops and not dry_run:
-            result = await db[SAMPLES].bulk_write(ops, ordered=False)
-            report.modified += result.modified_count
-        elif ops:
-            report.modified += len(ops)
-        bar.update(len(ops))
-        ops.clear()
+        if dry_run:
+            report.modified += len(pending)
+        else:
+            report.modified += await samples.set_fields_by_id(db, pending)
+        bar.update(len(pending))
+        pending.clear()
 
-    cursor = db[SAMPLES].find({}, projection).sort("_id", 1)
-    async for doc in cursor:
+    async for doc in samples.scan_for_migration(db):
         report.total += 1
         sample_id = str(doc.get("sample_id", ""))
         language = language_of(sample_id) or fallback_language
@@ -119,13 +109,13 @@ async def migrate(
             report.already_migrated += 1
             bar.update(1)
             continue
-        ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": changes}))
-        if len(ops) >= BATCH:
+        pending.append((doc["_id"], changes))
+        if len(pending) >= BATCH:
             await flush()
     await flush()
     bar.close()
     if report.modified and not dry_run:
-        report.catalog_version = await bump_catalog_version(db)
+        report.catalog_version = await meta.bump_catalog_version(db)
     return report
 
 
@@ -136,7 +126,7 @@ def exit_code(report: MigrationReport, fallback_language: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Module entry point (``python -m migrations.add_language_to_samples``)."""
-    from app.cli_support import open_database
+    from app.resources import open_resources
     from app.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -149,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     async def run() -> MigrationReport:
-        async with open_database(get_settings()) as db:
-            return await migrate(db, dry_run=args.dry_run, fallback_language=args.fallback_language)
+        async with open_resources(get_settings(), indexes=False) as res:
+            return await migrate(
+                res.db, dry_run=args.dry_run, fallback_language=args.fallback_language
+            )
 
     report = asyncio.run(run())
     print("\n".join(report.lines()))

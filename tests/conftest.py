@@ -15,12 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 from pymongo.errors import AutoReconnect
 
 from app.auth import mint_token
-from app.db import Database, create_client
+from app.db import SAMPLES, Database, create_client
 from app.embedded import EmbeddedMongo
 from app.main import create_app
+from app.resources import Resources, resources_of
 from app.seed import seed_demo
 from app.settings import Settings
 from migrations.add_language_to_samples import migrate
@@ -112,9 +114,34 @@ class Api:
         return await self.client.post(path, params=params, json=json, headers=self.headers(student))
 
     @property
+    def resources(self) -> Resources:
+        """What the app's lifespan opened."""
+        return resources_of(self.app)
+
+    @property
     def db(self) -> Database:
         """The app's database."""
-        return self.app.state.db  # type: ignore[no-any-return]
+        return self.resources.db
+
+    @property
+    def backend(self) -> Any:
+        """The app's Redis backend."""
+        return self.resources.backend
+
+    @property
+    def read_sets(self) -> Any:
+        """The app's Redis read sets (``ProgressSets``; the cache is on in these tests)."""
+        return self.resources.reads.sets  # type: ignore[attr-defined]
+
+    @property
+    def boards(self) -> Any:
+        """The app's Redis leaderboards (``Leaderboards``)."""
+        return self.resources.boards.boards  # type: ignore[attr-defined]
+
+
+def conforms(shape: Any, body: object) -> None:
+    """The body matches its declared response shape (``app.training.shapes``)."""
+    TypeAdapter(shape).validate_python(body)
 
 
 def make_settings(mongo_url: str, db_name: str, redis: str, **extra: Any) -> Settings:
@@ -136,7 +163,7 @@ def make_settings(mongo_url: str, db_name: str, redis: str, **extra: Any) -> Set
 
 async def delete_prefix(app: FastAPI) -> None:
     """Delete this app's keys (and only them) from a real Redis."""
-    backend = app.state.redis
+    backend = resources_of(app).backend
     if backend.embedded:
         return
     keys = [k async for k in backend.client.scan_iter(match=backend.prefix + "*", count=500)]
@@ -184,3 +211,30 @@ async def api(mongo_url: str, catalog_db: str, redis_kind: str) -> AsyncIterator
 def data_dir(tmp_path: Path) -> Path:
     """A DATA_DIR of this test's own."""
     return tmp_path / "data"
+
+
+async def small_catalog_app(
+    mongo_url: str, mongo_client: Any, redis_kind: str, samples: int
+) -> tuple[Any, str]:
+    """An app on a database of its own holding ``samples`` migrated C samples (ten per
+    chapter; points alternate 1 and 2); returns it unstarted with the database's name."""
+    name = unique_name("lmx_test_small")
+    db = mongo_client[name]
+    await db[SAMPLES].insert_many(
+        [
+            {
+                "sample_id": f"c_ch1_q_{i:06d}",
+                "chapter": 1 + i // 10,
+                "type": "mcq",
+                "difficulty": ["easy", "medium", "hard"][i % 3],
+                "question": f"q{i}",
+                "answer": "a",
+                "language": "c",
+                "knowledge_area": "basics" if i < 10 else "control_flow",
+                "read_points": 1 + i % 2,
+                "tags": [],
+            }
+            for i in range(samples)
+        ]
+    )
+    return running_app(make_settings(mongo_url, name, redis_kind)), name

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 
-from app.examples import EXAMPLES, OUTPUT, generate, normalise, to_json
 from tests.conftest import unique_name
+from tools.api_examples import EXAMPLES, OUTPUT, generate, normalise, to_json
 
 
 async def test_api_examples_are_up_to_date(mongo_url: str) -> None:

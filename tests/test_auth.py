@@ -135,6 +135,6 @@ async def test_a_remembered_token_still_expires(api: Api) -> None:
     status, _, _ = await _call(api, token)
     assert status == 200
     # The verifier remembers this token; its expiry must still be enforced on reuse.
-    api.app.state.tokens.verified[token]["exp"] = int(time.time()) - 1
+    api.resources.tokens.verified[token]["exp"] = int(time.time()) - 1
     status, body, _ = await _call(api, token)
     assert status == 401 and body["detail"] == "token expired"

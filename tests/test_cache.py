@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 
-from app.db import bump_catalog_version
 from app.training.curriculum import LANGUAGES
+from app.training.queries.meta import bump_catalog_version
 from cache.progress import SENTINEL
 from tests.conftest import Api, make_settings, running_app, unique_name
 
@@ -16,7 +16,7 @@ from tests.conftest import Api, make_settings, running_app, unique_name
 @asynccontextmanager
 async def redis_outage(api: Api) -> AsyncIterator[None]:
     """Redis unreachable inside the block (fakeredis disconnected, or a closed port)."""
-    backend = api.app.state.redis
+    backend = api.backend
     if backend.fake_server is not None:
         backend.fake_server.connected = False
         try:
@@ -39,7 +39,7 @@ async def wait_recovered(api: Api) -> None:
     """Let the breaker's probe find Redis again."""
     import asyncio
 
-    backend = api.app.state.redis
+    backend = api.backend
     for _ in range(100):
         if backend.available:
             return
@@ -158,7 +158,7 @@ async def test_redis_never_shows_a_read_mongo_lacks(api: Api) -> None:
     for sample_id in ids[::3]:
         await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=5)
     await api.get("/training/samples", language="python", limit=20)
-    progress = api.app.state.progress
+    progress = api.read_sets
     members = await progress.members(api.student, "python")
     assert members is not None
     in_mongo = {
@@ -172,7 +172,7 @@ async def test_redis_never_shows_a_read_mongo_lacks(api: Api) -> None:
 
 async def test_partial_set_never_looks_complete(api: Api) -> None:
     """A write-through to a set that was never loaded adds nothing."""
-    progress = api.app.state.progress
+    progress = api.read_sets
     [sample_id] = [
         s["sample_id"]
         for s in (await api.get("/training/samples", language="cpp", limit=1)).json()["data"]
@@ -187,7 +187,7 @@ async def test_partial_set_never_looks_complete(api: Api) -> None:
 
 
 async def test_load_racing_a_write_is_not_marked_complete(api: Api) -> None:
-    progress = api.app.state.progress
+    progress = api.read_sets
     token = await progress.begin_load(api.student, "c")
     # A mark-read lands between the snapshot read and the load.
     await progress.add(api.student, "c", "c_ch1_q_000001", 5.0)
@@ -197,9 +197,9 @@ async def test_load_racing_a_write_is_not_marked_complete(api: Api) -> None:
 
 async def test_keys_are_hash_tagged_and_expire(api: Api) -> None:
     await api.get("/training/samples", language="c", limit=5)
-    key, gen_key = api.app.state.progress.keys(api.student, "c")
+    key, gen_key = api.read_sets.keys(api.student, "c")
     assert "{" + api.student + "}" in key and "{" + api.student + "}" in gen_key
-    client = api.app.state.redis.client
+    client = api.backend.client
     assert await client.zscore(key, SENTINEL) is not None
     assert 0 < await client.ttl(key) <= api.settings.progress_ttl
 
@@ -207,5 +207,5 @@ async def test_keys_are_hash_tagged_and_expire(api: Api) -> None:
 async def test_languages_are_separate_sets(api: Api) -> None:
     for language in LANGUAGES:
         await api.get("/training/samples", language=language, limit=1)
-    keys = {api.app.state.progress.keys(api.student, lang)[0] for lang in LANGUAGES}
+    keys = {api.read_sets.keys(api.student, lang)[0] for lang in LANGUAGES}
     assert len(keys) == 3

@@ -5,16 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from pydantic import BaseModel
 
-from app.training import models
+from app.training import shapes
 from app.training.curriculum import KNOWLEDGE_AREAS
-from tests.conftest import Api
-
-
-def valid(model: type[BaseModel], body: object) -> None:
-    """The body matches its documented response model."""
-    model.model_validate(body)
+from tests.conftest import Api, conforms
 
 
 @pytest.mark.parametrize("language", ["c", "cpp", "python"])
@@ -22,7 +16,7 @@ async def test_samples_only_of_the_language(api: Api, language: str) -> None:
     res = await api.get("/training/samples", language=language, page=1, limit=20)
     assert res.status_code == 200
     body = res.json()
-    valid(models.SamplePage, body)
+    conforms(shapes.SamplePage, body)
     assert len(body["data"]) == 20
     assert {s["language"] for s in body["data"]} == {language}
     order = [(s["chapter"], s["sample_id"]) for s in body["data"]]
@@ -139,7 +133,7 @@ async def test_sample_by_id(api: Api) -> None:
     res = await api.get(f"/training/samples/{sample_id}")
     assert res.status_code == 200
     body = res.json()
-    valid(models.SampleOut, body)
+    conforms(shapes.SampleOut, body)
     assert body["data"]["sample_id"] == sample_id
     assert body["data"]["knowledge_area"] == "pointers"
     assert body["data"]["timeSpent"] == 0 and body["data"]["revisitedCount"] == 0
@@ -164,7 +158,7 @@ async def test_odd_sample_ids_are_422(api: Api, sample_id: str) -> None:
 async def test_chapters(api: Api) -> None:
     res = await api.get("/training/chapters", language="c")
     body = res.json()
-    valid(models.ChaptersOut, body)
+    conforms(shapes.ChaptersOut, body)
     assert body["total_chapters"] == 10
     assert [c["chapter"] for c in body["chapters"]] == list(range(1, 11))
     six = body["chapters"][5]
@@ -180,7 +174,7 @@ async def test_chapters(api: Api) -> None:
 
 async def test_filters_endpoint(api: Api) -> None:
     body = (await api.get("/training/filters")).json()
-    valid(models.FiltersOut, body)
+    conforms(shapes.FiltersOut, body)
     assert body["languages"] == ["c", "cpp", "python"]
     assert body["chapters"]["cpp"] == list(range(1, 13))
     assert body["knowledge_areas"]["python"][0] == "basics"
@@ -192,7 +186,7 @@ async def test_filters_endpoint(api: Api) -> None:
 
 async def test_stats(api: Api) -> None:
     body = (await api.get("/training/stats", language="python")).json()
-    valid(models.StatsOut, body)
+    conforms(shapes.StatsOut, body)
     total = await api.db["training_samples_filtered"].count_documents({"language": "python"})
     assert body["total_samples"] == total
     assert sum(body["by_chapter"].values()) == total
@@ -202,7 +196,7 @@ async def test_stats(api: Api) -> None:
 
 async def test_knowledge_areas(api: Api) -> None:
     body = (await api.get("/training/knowledge-areas", language="c")).json()
-    valid(models.KnowledgeAreasOut, body)
+    conforms(shapes.KnowledgeAreasOut, body)
     names = [a["knowledge_area"] for a in body["knowledge_areas"]]
     assert names == list(KNOWLEDGE_AREAS["c"].values())
     pointers = body["knowledge_areas"][5]
@@ -213,7 +207,7 @@ async def test_knowledge_areas(api: Api) -> None:
 async def test_random(api: Api) -> None:
     for _ in range(5):
         body = (await api.get("/training/random", language="cpp", chapter=3)).json()
-        valid(models.RandomOut, body)
+        conforms(shapes.RandomOut, body)
         assert body["data"]["language"] == "cpp" and body["data"]["chapter"] == 3
         assert body["data"]["isRead"] is False
 
@@ -221,7 +215,7 @@ async def test_random(api: Api) -> None:
 async def test_search_matches_question_or_answer_case_insensitively(api: Api) -> None:
     res = await api.get("/training/search", language="c", q="MALLOC", limit=100)
     body = res.json()
-    valid(models.SearchPage, body)
+    conforms(shapes.SearchPage, body)
     assert body["pagination"]["total"] > 0
     for s in body["data"]:
         assert "malloc" in (s["question"] + s["answer"]).lower()

@@ -83,7 +83,7 @@ async def test_hung_redis_costs_a_request_at_most_a_timeout(api: Api) -> None:
 
     hung = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = hung.sockets[0].getsockname()[1]
-    backend = api.app.state.redis
+    backend = api.backend
     real = backend.client
     backend.client = aioredis.Redis.from_url(
         f"redis://127.0.0.1:{port}/0",

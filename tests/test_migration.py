@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.db import SAMPLES, catalog_version
+from app.db import SAMPLES
 from app.training.curriculum import KNOWLEDGE_AREAS
+from app.training.queries.meta import catalog_version
 from migrations.add_language_to_samples import exit_code, migrate
 
 

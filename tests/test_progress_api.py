@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from app.training import models
-from tests.conftest import Api, unique_name
+from app.training import shapes
+from tests.conftest import Api, conforms, unique_name
 
 
 async def _first_ids(api: Api, language: str = "c", n: int = 3, **flt: object) -> list[str]:
@@ -20,7 +20,7 @@ async def test_mark_read_then_revisit(api: Api) -> None:
     first = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=45)
     assert first.status_code == 200
     body = first.json()
-    models.MarkReadOut.model_validate(body)
+    conforms(shapes.MarkReadOut, body)
     assert body["is_first_read"] is True and body["points_awarded"] == 1
     assert body["total_points"] == 1 and body["message"] == "Sample marked as read"
     again = (await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=30)).json()
@@ -125,7 +125,7 @@ async def test_chapters_and_my_progress_follow_reads(api: Api) -> None:
     assert all(c["read_questions"] == 0 for c in chapters if c["chapter"] != 6)
 
     body = (await api.get("/training/my-progress", language="c")).json()
-    models.ProgressOut.model_validate(body)
+    conforms(shapes.ProgressOut, body)
     overview = body["overview"]
     assert overview["samples_read"] == 4 and overview["points"] == 4
     assert overview["total_time_seconds"] == 60 * (1 + 2 + 3 + 4) + 60
@@ -183,7 +183,7 @@ async def test_random_unread_only(api: Api) -> None:
 
 
 async def test_recompute_stats_rebuilds_what_mark_read_kept(api: Api) -> None:
-    from app.training.progress import recompute_stats
+    from app.training.reconcile import recompute_stats
 
     ids = await _first_ids(api, "c", n=3, chapter=4)
     ids += await _first_ids(api, "python", n=2, chapter=7)
@@ -204,11 +204,11 @@ async def test_warm_up_preloads_recent_students(api: Api) -> None:
 
     [sample_id] = await _first_ids(api, "cpp", n=1, chapter=10)
     await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=10)
-    progress = api.app.state.progress
+    progress = api.read_sets
     await progress.forget(api.student, "cpp")
     assert await progress.members(api.student, "cpp") is None
     languages, sets = await warm(
-        db=api.db, catalog=api.app.state.catalog, progress=progress, students=100_000
+        db=api.db, catalog=api.resources.catalog, reads=api.resources.reads, students=100_000
     )
     assert languages == 3 and sets >= 1
     assert sample_id in (await progress.members(api.student, "cpp") or {})

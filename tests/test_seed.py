@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
 from typing import Any
 
-from app.db import SAMPLES, catalog_version
-from app.demo_data import generate_samples
+from app.db import SAMPLES
+from app.demo.generator import generate_samples
 from app.seed import seed_demo
+from app.training.queries.meta import catalog_version
 
 ID = re.compile(r"^(c|cpp|py)_ch(\d+)_q_(\d{6})$")
 
@@ -33,6 +36,16 @@ def test_shape_and_distribution() -> None:
 def test_deterministic() -> None:
     assert generate_samples(7) == generate_samples(7)
     assert generate_samples(7) != generate_samples(8)
+
+
+def test_output_is_pinned() -> None:
+    # The catalog must not drift by accident (ids and texts are what students' reads point
+    # at). A deliberate change to the templates in app/demo/*.toml or to the generator must
+    # update this digest.
+    dumped = json.dumps(generate_samples(42), sort_keys=True).encode()
+    assert hashlib.sha256(dumped).hexdigest() == (
+        "d8c366560dbfba511a92aa3b09112f222ab3c4c1d94ce030d22e630700e1ce93"
+    )
 
 
 def test_content_follows_the_chapter_topic() -> None:

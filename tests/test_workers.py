@@ -23,8 +23,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.auth import mint_token
-from app.db import bump_catalog_version
 from app.embedded import free_port
+from app.training.queries.meta import bump_catalog_version
 from tests.conftest import SECRET, TEST_REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
-LANGUAGES: Final = ("c", "cpp", "python")
+Language = Literal["c", "cpp", "python"]
+LANGUAGES: Final[tuple[Language, ...]] = ("c", "cpp", "python")
+# How each language is written in prose, e.g. in "Write a C++ program that ...".
+LANGUAGE_NAMES: Final = {"c": "C", "cpp": "C++", "python": "Python"}
 
 # Longest prefix first: "cpp_" must win over "c_" (the sketch tested "c_" first only by luck
 # of dict order, since "cpp_..." does not start with "c_").

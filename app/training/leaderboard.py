@@ -1,24 +1,28 @@
 """Leaderboards: top students by points per language and period (UTC weeks and months).
 
-Redis boards are kept by write-through on first reads and rebuilt from ``sample_progress``
-when missing; with Redis down the answer is computed from MongoDB. Students who opted out
-are on no board: others never see them, they still see their own points and the rank
-they would have.
+The boards live in the process's ``BoardStore`` (``cache.leaderboard``): Redis sorted sets
+kept by write-through on first reads, rebuilt from the MongoDB snapshot below when
+missing, or that snapshot alone when Redis fails or the cache is off. Students who opted
+out are on no board: others never see them; they still see their own points and the
+rank they would have.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from app.db import Database
-from app.training import queries
-from app.training.catalog import check_language
+from app.training.curriculum import LANGUAGES, Language
+from app.training.queries import reads, students
+from app.training.shapes import LeaderboardOut
 from app.training.timefmt import iso
-from cache.backend import CacheUnavailable
-from cache.leaderboard import Board, Leaderboards
+from cache.leaderboard import Board, BoardStore
 
-PERIODS = ("week", "month", "all")
+Period = Literal["week", "month", "all"]
+
+PERIODS: tuple[Period, ...] = ("week", "month", "all")
 ALL_TTL = 30 * 24 * 3600
 
 
@@ -53,96 +57,21 @@ def boards_for(language: str, now: datetime) -> list[Board]:
     return [board_for(language, period, now)[0] for period in PERIODS]
 
 
-async def award(
-    *, boards: Leaderboards | None, student: str, language: str, points: int, now: datetime
-) -> None:
-    """Write-through of a first read's points (a failure leaves the board to be rebuilt)."""
-    if boards is None or points <= 0:
-        return
-    try:
-        await boards.award(boards_for(language, now), student, points)
-    except CacheUnavailable:
-        # The backend bumps the epoch before Redis is used again: boards loaded before
-        # then count as missing and are rebuilt from MongoDB.
-        pass
-
-
-async def _from_mongo(
+def _snapshot(
     db: Database, language: str, start: datetime | None, end: datetime | None
-) -> dict[str, float]:
-    hidden = await queries.opted_out_students(db)
-    points = await queries.points_by_student(db, language, start, end)
-    return {s: p for s, p in points.items() if s not in hidden and p > 0}
+) -> Callable[[], Awaitable[dict[str, float]]]:
+    """Points per visible student in the period, from MongoDB, read at most once."""
+    memo: dict[str, float] | None = None
 
+    async def load() -> dict[str, float]:
+        nonlocal memo
+        if memo is None:
+            hidden = await students.opted_out(db)
+            points = await reads.points_by_student(db, language, start, end)
+            memo = {s: p for s, p in points.items() if s not in hidden and p > 0}
+        return memo
 
-def _ranked(points: dict[str, float]) -> list[tuple[str, float]]:
-    return sorted(points.items(), key=lambda item: (-item[1], item[0]))
-
-
-async def leaderboard(
-    *,
-    db: Database,
-    boards: Leaderboards | None,
-    student: str,
-    language: str,
-    period: str,
-    limit: int,
-    now: datetime,
-) -> dict[str, Any]:
-    """The top ``limit`` of a board and the caller's own rank and points."""
-    check_language(language)
-    board, start, end = board_for(language, period, now)
-    prefs = await queries.get_prefs(db, student)
-    hidden = bool(prefs.get("leaderboard_opt_out"))
-    standing = None
-    points: dict[str, float] | None = None
-    if boards is not None:
-        try:
-            standing = await boards.standing(board, student, limit)
-            if standing is None:
-                points = await boards.rebuild(board, lambda: _from_mongo(db, language, start, end))
-        except CacheUnavailable:
-            standing = None
-    if standing is not None:
-        top = standing.top
-        my_points, my_rank = standing.my_points, standing.my_rank
-    else:
-        if points is None:
-            points = await _from_mongo(db, language, start, end)
-        ranked = _ranked(points)
-        top = ranked[:limit]
-        my_points = points.get(student)
-        my_rank = 1 + sum(1 for _, p in ranked if p > my_points) if my_points is not None else None
-    if hidden:
-        # Not on the board: their own points, and the rank they would have.
-        own = await queries.points_by_student(db, language, start, end, student=student)
-        my_points = own.get(student, 0.0)
-        my_rank = None
-        if standing is not None and boards is not None:
-            try:
-                my_rank = await boards.rank_of(board, my_points)
-            except CacheUnavailable:
-                pass
-        if my_rank is None:
-            everyone = points if points is not None else await _from_mongo(db, language, start, end)
-            my_rank = 1 + sum(1 for p in everyone.values() if p > my_points)
-    ranks = _competition_ranks([p for _, p in top])
-    return {
-        "language": language,
-        "period": period,
-        "period_key": board.key,
-        "as_of": iso(now),
-        "top": [
-            {"rank": r, "student": s, "points": int(p)}
-            for r, (s, p) in zip(ranks, top, strict=True)
-        ],
-        "me": {
-            "student": student,
-            "rank": my_rank,
-            "points": int(my_points or 0),
-            "hidden": hidden,
-        },
-    }
+    return load
 
 
 def _competition_ranks(scores: list[float]) -> list[int]:
@@ -153,15 +82,46 @@ def _competition_ranks(scores: list[float]) -> list[int]:
     return ranks
 
 
-async def set_opt_out(
-    *, boards: Leaderboards | None, student: str, opted_out: bool, now: datetime
-) -> None:
-    """Take an opted-out student off the current boards (rebuilds leave them off too)."""
-    if boards is None or not opted_out:
-        return
-    from app.training.curriculum import LANGUAGES
+async def leaderboard(
+    *,
+    db: Database,
+    boards: BoardStore,
+    student: str,
+    language: Language,
+    period: Period,
+    limit: int,
+    now: datetime,
+) -> LeaderboardOut:
+    """The top ``limit`` of a board and the caller's own rank and points."""
+    board, start, end = board_for(language, period, now)
+    snapshot = _snapshot(db, language, start, end)
+    hidden = bool((await students.get_prefs(db, student)).get("leaderboard_opt_out"))
+    hidden_points = None
+    if hidden:
+        # Not on the board: their own points, and the rank they would have.
+        own = await reads.points_by_student(db, language, start, end, student=student)
+        hidden_points = own.get(student, 0.0)
+    found = await boards.standing(board, student, limit, snapshot, hidden_points=hidden_points)
+    ranks = _competition_ranks([p for _, p in found.top])
+    return {
+        "status": "success",
+        "language": language,
+        "period": period,
+        "period_key": board.key,
+        "as_of": iso(now),
+        "top": [
+            {"rank": r, "student": s, "points": int(p)}
+            for r, (s, p) in zip(ranks, found.top, strict=True)
+        ],
+        "me": {
+            "student": student,
+            "rank": found.my_rank,
+            "points": int(found.my_points or 0),
+            "hidden": hidden,
+        },
+    }
 
-    try:
-        await boards.remove([b for lang in LANGUAGES for b in boards_for(lang, now)], student)
-    except CacheUnavailable:
-        pass
+
+async def leave_boards(*, boards: BoardStore, student: str, now: datetime) -> None:
+    """Take an opted-out student off the current boards (rebuilds leave them off too)."""
+    await boards.remove([b for lang in LANGUAGES for b in boards_for(lang, now)], student)

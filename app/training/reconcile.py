@@ -1,5 +1,5 @@
-"""Reconciliation: compare each student's Redis read sets and stats document with
-``sample_progress`` (the source of truth), repair drift, and report it."""
+"""Derived state rebuilt from ``sample_progress`` (the source of truth): each student's
+stats document, and the Redis read sets, compared, repaired and reported."""
 
 from __future__ import annotations
 
@@ -9,14 +9,42 @@ from typing import Any
 from prometheus_client import Counter
 
 from app.db import Database
-from app.training import queries
 from app.training.curriculum import LANGUAGES
-from app.training.timefmt import to_ms, utcnow
-from cache.backend import CacheUnavailable
-from cache.progress import ProgressSets
+from app.training.queries import reads, students
+from app.training.timefmt import utcnow
+from cache.reads import ReadState, SetCheck
 
 DRIFT = Counter("lumetrix_drift_repaired_total", "Drift found and repaired by reconcile.", ["kind"])
 _DERIVED_ONLY = ("updated_at", "prefs")
+
+
+async def derived_stats(db: Database, student: str) -> dict[str, Any]:
+    """A student's stats document derived from ``sample_progress`` alone."""
+    doc: dict[str, Any] = {"total_points": 0, "languages": {}}
+    for row in await reads.totals_by_bucket(db, student):
+        lang_doc = doc["languages"].setdefault(
+            row["language"], {"read": 0, "points": 0, "time_spent": 0, "areas": {}, "chapters": {}}
+        )
+        doc["total_points"] += row["points"]
+        for key in ("read", "points", "time_spent"):
+            lang_doc[key] += row[key]
+        for bucket, name in (("areas", row["knowledge_area"]), ("chapters", str(row["chapter"]))):
+            entry = lang_doc[bucket].setdefault(name, {"read": 0, "time_spent": 0})
+            entry["read"] += row["read"]
+            entry["time_spent"] += row["time_spent"]
+    doc["quarters"] = await reads.first_read_quarters(db, student)
+    doc["recent"] = {}
+    for lang in doc["languages"]:
+        latest = await reads.latest(db, student, lang)
+        doc["recent"][lang] = sorted(latest, key=lambda r: r["read_at"])
+    return doc
+
+
+async def recompute_stats(*, db: Database, student: str) -> dict[str, Any]:
+    """Overwrite a student's stats document with ``derived_stats`` (preferences kept)."""
+    doc = await derived_stats(db, student)
+    await students.replace(db, student, doc, utcnow())
+    return doc
 
 
 @dataclass
@@ -47,35 +75,25 @@ def _comparable(doc: dict[str, Any] | None) -> dict[str, Any]:
 
 
 async def reconcile(
-    *, db: Database, progress: ProgressSets | None, student: str | None = None
+    *, db: Database, read_state: ReadState, student: str | None = None
 ) -> ReconcileReport:
     """Check one student (or every student with reads); repair what drifted."""
     report = ReconcileReport()
-    students = [student] if student else await queries.students_with_progress(db)
-    for sid in students:
+    for sid in [student] if student else await reads.students(db):
         report.students += 1
-        derived = await queries.stats_from_progress(db, sid)
-        if _comparable(await queries.get_stats(db, sid)) != _comparable(derived):
-            await queries.replace_stats(db, sid, derived, utcnow())
+        derived = await derived_stats(db, sid)
+        if _comparable(await students.get(db, sid)) != _comparable(derived):
+            await students.replace(db, sid, derived, utcnow())
             report.stats_repaired.append(sid)
             DRIFT.labels("stats").inc()
-        if progress is None or report.redis_unavailable:
-            continue
-        for language in LANGUAGES:
-            try:
-                members = await progress.members(sid, language)
-                if members is None:
-                    continue  # not loaded: the next read loads it from MongoDB
-                report.sets_checked += 1
-                truth = {
-                    k: float(to_ms(v))
-                    for k, v in (await queries.read_times(db, sid, language)).items()
-                }
-                if members != truth:
-                    await progress.forget(sid, language)
-                    report.sets_repaired.append(f"{sid}:{language}")
-                    DRIFT.labels("progress_set").inc()
-            except CacheUnavailable:
+        for language in LANGUAGES if not report.redis_unavailable else ():
+            found = await read_state.check(sid, language)
+            if found is SetCheck.UNAVAILABLE:
                 report.redis_unavailable = True
                 break
+            if found is not SetCheck.NOT_KEPT:
+                report.sets_checked += 1
+            if found is SetCheck.REPAIRED:
+                report.sets_repaired.append(f"{sid}:{language}")
+                DRIFT.labels("progress_set").inc()
     return report

@@ -14,6 +14,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.errors import InvalidParameter
+from app.training.shapes import Streak
 
 QUARTER = 900  # seconds
 ZONES = sorted(available_timezones())  # documented as the accepted values of ``tz``
@@ -41,9 +42,7 @@ def reads_per_day(quarters: Mapping[str, int], tz: ZoneInfo) -> dict[date, int]:
     return days
 
 
-def streak(
-    quarters: Mapping[str, int], *, tz: ZoneInfo, now: datetime, minimum: int = 1
-) -> dict[str, object]:
+def streak(quarters: Mapping[str, int], *, tz: ZoneInfo, now: datetime, minimum: int = 1) -> Streak:
     """Current and longest run of days with at least ``minimum`` first reads.
 
     The current streak still counts when today has no read yet (it ends yesterday); one

@@ -1,22 +1,17 @@
-"""Operator data work: import samples from a ``mongoexport`` file, export or delete a student.
+"""Importing samples from a ``mongoexport`` file (``lumetrix import``).
 
-- ``import_samples`` loads JSON Lines (one object per line) or a JSON array, validates each
-  record, upserts the good ones by ``sample_id`` in batches and reports the bad ones by line
-  (or array element); records without ``language``/``knowledge_area``/``read_points``/
-  ``tags`` are completed by the existing migration, and the catalog version is bumped so
-  every cache refreshes.
-- ``export_student`` gathers one student's ``student_stats`` and ``sample_progress``
-  documents as plain JSON (datetimes as ISO-8601 UTC).
-- ``delete_student`` removes them, and the student's Redis read sets when given a handle.
+``import_samples`` loads JSON Lines (one object per line) or a JSON array, validates each
+record, upserts the good ones by ``sample_id`` in batches and reports the bad ones by line
+(or array element); records without ``language``/``knowledge_area``/``read_points``/
+``tags`` are completed by the existing migration, and the catalog version is bumped so
+every cache refreshes.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,14 +24,11 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
-from app.db import PROGRESS, SAMPLES, STATS, Database, bump_catalog_version, ensure_indexes
-from app.training.curriculum import LANGUAGES, knowledge_area_of, language_of
-from app.training.timefmt import iso, utcnow
-from cache.progress import ProgressSets
+from app.db import Database
+from app.training.curriculum import knowledge_area_of, language_of
+from app.training.queries import meta, samples
 from migrations.add_language_to_samples import migrate as run_migration
 
 BATCH = 500
@@ -256,26 +248,13 @@ class _Pending:
 
 async def _write(db: Database, batch: list[_Pending], report: ImportReport) -> None:
     """Upsert one batch by ``sample_id``; per-document failures become bad records."""
-    ops = [
-        UpdateOne({"sample_id": p.fields["sample_id"]}, {"$set": p.fields}, upsert=True)
-        for p in batch
-    ]
-    try:
-        result = await db[SAMPLES].bulk_write(ops, ordered=False)
-    except BulkWriteError as exc:
-        details = dict(exc.details)
-        upserted, matched = int(details.get("nUpserted", 0)), int(details.get("nMatched", 0))
-        modified = int(details.get("nModified", 0))
-        for err in details.get("writeErrors", []):
-            failed = batch[int(err["index"])]
-            reason = str(err.get("errmsg", "write failed")).splitlines()[0]
-            report.bad.append(BadRecord(failed.position, failed.where, f"not written: {reason}"))
-    else:
-        upserted, matched = result.upserted_count, result.matched_count
-        modified = result.modified_count
-    report.inserted += upserted
-    report.updated += modified
-    report.unchanged += matched - modified
+    outcome = await samples.upsert_fields(db, [p.fields for p in batch])
+    for index, reason in outcome.failed.items():
+        failed = batch[index]
+        report.bad.append(BadRecord(failed.position, failed.where, f"not written: {reason}"))
+    report.inserted += outcome.inserted
+    report.updated += outcome.updated
+    report.unchanged += outcome.unchanged
 
 
 async def import_samples(
@@ -324,7 +303,7 @@ async def import_samples(
         report.ignored_fields |= set(raw.value) - set(SampleRecord.model_fields) - {"_id"}
         return _Pending(raw.position, where(raw.position), fields)
 
-    await ensure_indexes(db)  # the unique sample_id index makes the upserts race-free
+    await meta.ensure_indexes(db)  # the unique sample_id index makes the upserts race-free
     batch: list[_Pending] = []
     with tqdm(total=len(records), unit="doc", desc="import", disable=not show_progress) as bar:
         for raw in records:
@@ -346,119 +325,5 @@ async def import_samples(
         report.migrated = migration.modified
         report.catalog_version = migration.catalog_version
     if report.catalog_version is None and (report.inserted or report.updated):
-        report.catalog_version = await bump_catalog_version(db)
+        report.catalog_version = await meta.bump_catalog_version(db)
     return report
-
-
-# --- one student's data -----------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with datetimes as ISO-8601 UTC and other BSON types as strings."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return iso(value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)  # ObjectId, Decimal128, ...
-
-
-async def export_student(*, db: Database, student: str) -> dict[str, Any]:
-    """Everything stored about ``student``: stats and progress documents, JSON-ready.
-
-    ``stats`` is None and ``progress`` empty for a student with no data; progress is in
-    reading order (first read, then ``sample_id``).
-    """
-    stats = await db[STATS].find_one({"_id": student}, {"_id": 0})
-    cursor = db[PROGRESS].find({"sidhi_id": student}, {"_id": 0})
-    progress = [_plain(doc) for doc in await cursor.to_list(None)]
-    progress.sort(key=lambda d: (str(d.get("read_at") or ""), str(d.get("sample_id", ""))))
-    return {
-        "student": student,
-        "exported_at": iso(utcnow()),
-        "stats": _plain(stats) if stats is not None else None,
-        "progress": progress,
-    }
-
-
-def dump_json(data: Any) -> str:
-    """``data`` as indented JSON text ending with a newline."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by its owner only (personal data)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-@dataclass(frozen=True, slots=True)
-class StudentFootprint:
-    """How many documents a student has in MongoDB."""
-
-    progress_docs: int
-    stats_docs: int
-
-
-async def student_footprint(*, db: Database, student: str) -> StudentFootprint:
-    """Count the student's ``sample_progress`` and ``student_stats`` documents."""
-    return StudentFootprint(
-        progress_docs=await db[PROGRESS].count_documents({"sidhi_id": student}),
-        stats_docs=await db[STATS].count_documents({"_id": student}),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class DeleteReport:
-    """What deleting a student removed."""
-
-    student: str
-    progress_docs: int
-    stats_docs: int
-    redis_keys: int | None  # None: no Redis handle given (nothing shared to clean)
-
-    def lines(self) -> list[str]:
-        """The report as printable lines."""
-        keys = "not cleaned (no shared Redis)" if self.redis_keys is None else self.redis_keys
-        return [
-            f"student:             {self.student}",
-            f"progress documents:  {self.progress_docs}",
-            f"stats documents:     {self.stats_docs}",
-            f"redis keys:          {keys}",
-        ]
-
-
-async def _count_keys(progress: ProgressSets, student: str, language: str) -> int:
-    key, gen_key = progress.keys(student, language)
-    count: int = await progress.backend.call(lambda r: r.exists(key, gen_key))
-    return int(count)
-
-
-async def delete_student(
-    *, db: Database, progress: ProgressSets | None, student: str
-) -> DeleteReport:
-    """Remove the student's progress and stats from MongoDB, then their Redis read sets.
-
-    MongoDB goes first, so a set reloaded meanwhile comes back empty; the Redis sets and
-    generation keys of every language are dropped after. May raise CacheUnavailable once
-    MongoDB is done (running it again finishes the job).
-    """
-    progress_docs = (await db[PROGRESS].delete_many({"sidhi_id": student})).deleted_count
-    stats_docs = (await db[STATS].delete_many({"_id": student})).deleted_count
-    redis_keys: int | None = None
-    if progress is not None:
-        redis_keys = 0
-        for language in LANGUAGES:
-            redis_keys += await _count_keys(progress, student, language)
-            await progress.forget(student, language)
-    return DeleteReport(student, progress_docs, stats_docs, redis_keys)

@@ -1,14 +1,8 @@
-"""Import of sample files, export and deletion of a student's data (against a real database)."""
+"""Import of sample files (``app.data_import``), against a real database."""
 
 from __future__ import annotations
 
 import json
-import os
-import stat
-import subprocess
-import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +10,10 @@ import pytest
 from bson import ObjectId
 from pydantic import ValidationError
 
-from app.data_io import (
-    DataFileError,
-    SampleRecord,
-    delete_student,
-    export_student,
-    import_samples,
-    read_records,
-)
-from app.db import PROGRESS, SAMPLES, STATS, Database, catalog_version
-from app.training import progress as progress_service
-from cache.backend import CacheBackend, create_backend
-from cache.progress import ProgressSets
-from tests.conftest import REDIS_BACKENDS, SECRET, TEST_REDIS_URL, unique_name
-from tests.test_cli import ROOT, lumetrix
+from app.data_import import DataFileError, SampleRecord, import_samples, read_records
+from app.db import SAMPLES, Database
+from app.training.queries.meta import catalog_version
+from tests.test_cli import lumetrix
 
 OID = "65a1b2c3d4e5f60718293a4b"
 
@@ -230,138 +214,3 @@ async def test_import_command_exit_codes(
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: cannot read") and "Traceback" not in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
-
-
-async def _student_with_reads(db: Database, tmp_path: Path, student: str) -> None:
-    """Two samples imported (and migrated), both read by ``student``."""
-    file = jsonl(tmp_path / "s.jsonl", [sample("c_ch1_q_1"), sample("c_ch2_q_2", chapter=2)])
-    await import_samples(db=db, path=file, show_progress=False)
-    for sample_id, seconds in (("c_ch1_q_1", 40), ("c_ch2_q_2", 15), ("c_ch1_q_1", 5)):
-        await progress_service.mark_read(
-            db=db,
-            catalog=None,
-            progress=None,
-            student=student,
-            sample_id=sample_id,
-            time_spent=seconds,
-        )
-
-
-async def test_export_progress(mongo_url: str, fresh_db: Database, tmp_path: Path) -> None:
-    student, other = unique_name("SIDHI"), unique_name("SIDHI")
-    await _student_with_reads(fresh_db, tmp_path, student)
-    await progress_service.mark_read(
-        db=fresh_db, catalog=None, progress=None, student=other, sample_id="c_ch1_q_1", time_spent=1
-    )
-
-    data = await export_student(db=fresh_db, student=student)
-    assert data["student"] == student and data["exported_at"].endswith("Z")
-    assert data["stats"]["total_points"] == 2 and "_id" not in data["stats"]
-    rows = data["progress"]
-    assert [r["sample_id"] for r in rows] == ["c_ch1_q_1", "c_ch2_q_2"]
-    assert {r["sidhi_id"] for r in rows} == {student}
-    assert rows[0]["time_spent"] == 45 and rows[0]["revisited_count"] == 2
-    assert all("_id" not in r and r["read_at"].endswith("Z") for r in rows)
-    json.dumps(data)  # plain JSON all the way down
-
-    env = db_env(mongo_url, fresh_db)
-    out = lumetrix("export-progress", "--student", student, **env)
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["progress"] == rows
-    target = tmp_path / "export.json"
-    written = lumetrix("export-progress", "--student", student, "--output", str(target), **env)
-    assert written.returncode == 0, written.stderr
-    assert "wrote 2 progress records" in written.stdout
-    assert json.loads(target.read_text())["stats"] == data["stats"]
-    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-
-    nobody = lumetrix("export-progress", "--student", "SIDHI_NOBODY", **env)
-    assert nobody.returncode == 0 and "no data stored" in nobody.stderr
-    assert json.loads(nobody.stdout)["progress"] == []
-    bad = lumetrix("export-progress", "--student", "{evil}", **env)
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr
-
-
-@pytest.fixture(params=REDIS_BACKENDS)
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[CacheBackend]:
-    """fakeredis, and the real Redis at TEST_REDIS_URL when given (own key prefix)."""
-    url = TEST_REDIS_URL if request.param == "redis" else None
-    handle = create_backend(url, timeout=1, retry_after=1, prefix=f"lmxtest:{uuid.uuid4().hex}:")
-    yield handle
-    keys = [k async for k in handle.client.scan_iter(match=handle.prefix + "*")]
-    if keys:
-        await handle.client.delete(*keys)
-    await handle.close()
-
-
-async def test_delete_student_removes_mongo_docs_and_redis_keys(
-    fresh_db: Database, tmp_path: Path, backend: CacheBackend
-) -> None:
-    sets = ProgressSets(backend, ttl_seconds=3600)
-    student, other = unique_name("SIDHI"), unique_name("SIDHI")
-    await _student_with_reads(fresh_db, tmp_path, student)
-    extra = jsonl(tmp_path / "extra.jsonl", [sample("c_ch3_q_3", chapter=3)])
-    await import_samples(db=fresh_db, path=extra, show_progress=False)
-    for who in (student, other):
-        # read-through installs the read set for c; a first read then bumps its generation
-        await progress_service.read_map(
-            db=fresh_db, progress=sets, student=who, language="c", sample_ids=["c_ch1_q_1"]
-        )
-        await progress_service.mark_read(
-            db=fresh_db,
-            catalog=None,
-            progress=sets,
-            student=who,
-            sample_id="c_ch3_q_3",
-            time_spent=3,
-        )
-    assert await sets.members(student, "c") is not None
-    assert await backend.client.exists(*sets.keys(student, "c")) == 2
-
-    report = await delete_student(db=fresh_db, progress=sets, student=student)
-    assert (report.progress_docs, report.stats_docs, report.redis_keys) == (3, 1, 2)
-    assert await fresh_db[PROGRESS].count_documents({"sidhi_id": student}) == 0
-    assert await fresh_db[STATS].count_documents({"_id": student}) == 0
-    for language in ("c", "cpp", "python"):
-        assert await backend.client.exists(*sets.keys(student, language)) == 0
-    # the other student is untouched
-    assert await fresh_db[PROGRESS].count_documents({"sidhi_id": other}) == 1
-    assert await backend.client.exists(*sets.keys(other, "c")) == 2
-
-    again = await delete_student(db=fresh_db, progress=sets, student=student)
-    assert (again.progress_docs, again.stats_docs, again.redis_keys) == (0, 0, 0)
-
-
-def lumetrix_with_input(text: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``lumetrix args`` answering prompts with ``text``."""
-    return subprocess.run(
-        [sys.executable, "-c", "from app.cli import main; main()", *args],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env={**os.environ, "JWT_SECRET": SECRET, **env},
-    )
-
-
-async def test_delete_student_command(mongo_url: str, fresh_db: Database, tmp_path: Path) -> None:
-    student = unique_name("SIDHI")
-    await _student_with_reads(fresh_db, tmp_path, student)
-    env = db_env(mongo_url, fresh_db)
-
-    declined = lumetrix_with_input("n\n", "delete-student", student, **env)
-    assert declined.returncode == 1 and "nothing deleted" in declined.stderr
-    assert "Delete 2 progress and 1 stats documents" in declined.stdout
-    assert await fresh_db[PROGRESS].count_documents({"sidhi_id": student}) == 2
-
-    confirmed = lumetrix_with_input("y\n", "delete-student", student, **env)
-    assert confirmed.returncode == 0, confirmed.stderr
-    assert "progress documents:  2" in confirmed.stdout
-    assert "stats documents:     1" in confirmed.stdout
-    assert "no shared Redis" in confirmed.stdout
-    assert await fresh_db[PROGRESS].count_documents({"sidhi_id": student}) == 0
-    assert await fresh_db[STATS].count_documents({"_id": student}) == 0
-
-    forced = lumetrix("delete-student", student, "--yes", **env)
-    assert forced.returncode == 0 and "progress documents:  0" in forced.stdout

@@ -1,0 +1,1 @@
+"""Demo catalog: TOML templates and the generator that renders them."""

@@ -1,0 +1,63 @@
+"""Operations routes, without auth: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pymongo.errors import PyMongoError
+from starlette.responses import PlainTextResponse, Response
+
+from app.deps import Res
+from app.errors import error_responses
+from app.observability import metrics_payload
+from app.resources import Resources
+from app.responses import json_response
+from app.training import shapes
+from app.training.queries import meta
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/health", response_model=shapes.HealthOut, summary="Liveness")
+async def health() -> Response:
+    """Always 200 while the process serves requests (no dependency is checked)."""
+    return json_response({"status": "ok"})
+
+
+async def readiness(res: Resources) -> tuple[shapes.ReadyOut, bool]:
+    """Whether MongoDB and Redis answer now; ready means MongoDB does (Redis is optional)."""
+    try:
+        await meta.ping(res.db)
+        mongodb_ok = True
+    except PyMongoError:
+        mongodb_ok = False
+    redis_ok = await res.backend.ping()
+    body: shapes.ReadyOut = {
+        "status": "ready" if mongodb_ok else "unavailable",
+        "mongodb": "ok" if mongodb_ok else "down",
+        "redis": "ok" if redis_ok else "down",
+    }
+    return body, mongodb_ok
+
+
+@router.get(
+    "/ready",
+    response_model=shapes.ReadyOut,
+    responses=error_responses(503),
+    summary="Readiness of MongoDB and Redis",
+)
+async def ready(res: Res) -> Response:
+    """200 when MongoDB answers; says which dependency is down. Redis is optional."""
+    body, ok = await readiness(res)
+    return json_response(body, status_code=200 if ok else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    include_in_schema=True,
+    response_class=PlainTextResponse,
+)
+async def metrics() -> Response:
+    """Request latency per route, cache hits and misses, Redis fallbacks, reads, points."""
+    body, content_type = metrics_payload()
+    return Response(body, media_type=content_type)

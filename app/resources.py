@@ -1,0 +1,126 @@
+"""Everything a process talks to, typed and opened in one place.
+
+``open_resources`` is the one way in, for the app's lifespan, every CLI command and the
+docs generator: it starts the embedded database when no ``MONGODB_URL`` is set
+(``database_settings``, the only code that starts it), connects MongoDB, builds the Redis
+backend and the cache layer, and closes all of it in reverse order.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+
+from pymongo.errors import PyMongoError
+from starlette.applications import Starlette
+
+from app.auth import TokenVerifier
+from app.db import Database, MongoClient, create_client
+from app.embedded import EmbeddedMongo
+from app.settings import Settings
+from app.training.catalog_source import CatalogSource, MongoCatalog
+from app.training.queries import meta, reads
+from cache.backend import CacheBackend, create_backend
+from cache.layer import build_layer
+from cache.leaderboard import BoardStore
+from cache.ratelimit import RateLimiter
+from cache.reads import ReadState
+
+log = logging.getLogger("lumetrix")
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """The handles of one process (the app's, or a command's)."""
+
+    settings: Settings
+    client: MongoClient
+    db: Database
+    backend: CacheBackend
+    catalog: CatalogSource
+    reads: ReadState
+    boards: BoardStore
+    mark_read_limit: RateLimiter
+    tokens: TokenVerifier
+
+
+@contextmanager
+def database_settings(settings: Settings) -> Iterator[Settings]:
+    """``settings`` with ``mongodb_url`` set: the configured one, or an embedded SecantusDB
+    under ``DATA_DIR`` started here (or reused, when another process of ours serves that
+    directory) and stopped on exit."""
+    if settings.mongodb_url is not None:
+        yield settings
+        return
+    embedded = EmbeddedMongo(settings.data_dir)
+    url = embedded.start(settings.embedded_start_timeout)
+    log.info("MONGODB_URL not set: embedded SecantusDB at %s", url)
+    try:
+        yield settings.model_copy(update={"mongodb_url": url})
+    finally:
+        embedded.stop()
+
+
+@asynccontextmanager
+async def open_resources(
+    settings: Settings, *, redis_timeout: float | None = None, indexes: bool = True
+) -> AsyncIterator[Resources]:
+    """Open every resource ``settings`` name. ``redis_timeout`` overrides the server's
+    (commands wait longer for bulk work than a request should); ``indexes=False`` leaves
+    the database as it is (commands that report, or create the indexes themselves)."""
+    with database_settings(settings) as settings:
+        assert settings.mongodb_url is not None  # database_settings always sets it
+        client = create_client(settings.mongodb_url, timeout_ms=settings.mongo_timeout_ms)
+        db = client[settings.mongodb_db]
+        try:
+            if indexes:
+                await meta.ensure_indexes(db)
+        except PyMongoError as exc:  # a database that is down now may be back soon: serve 503s
+            log.error("could not ensure indexes: %s", exc)
+        backend = create_backend(
+            settings.redis_url,
+            timeout=redis_timeout or settings.redis_timeout,
+            retry_after=settings.redis_retry_after,
+            prefix=settings.redis_prefix,
+        )
+        layer = build_layer(
+            backend,
+            enabled=settings.cache_enabled,
+            catalog=MongoCatalog(db),
+            read_loader=functools.partial(reads.read_times, db),
+            l1_ttl=settings.catalog_l1_ttl,
+            version_ttl=settings.catalog_version_ttl,
+            progress_ttl=settings.progress_ttl,
+        )
+        limiter = RateLimiter(
+            backend,
+            action="mark-read",
+            limit=settings.mark_read_rate,
+            window=settings.mark_read_window,
+        )
+        try:
+            yield Resources(
+                settings=settings,
+                client=client,
+                db=db,
+                backend=backend,
+                catalog=layer.catalog,
+                reads=layer.reads,
+                boards=layer.boards,
+                mark_read_limit=limiter,
+                tokens=TokenVerifier(settings.jwt_secret),
+            )
+        finally:
+            await backend.close()
+            await client.close()
+
+
+def resources_of(app: Starlette) -> Resources:
+    """The resources the app's lifespan opened."""
+    found = getattr(app.state, "resources", None)
+    if not isinstance(found, Resources):
+        raise RuntimeError("the app's resources are opened by its lifespan; it has not run")
+    return found

@@ -1,0 +1,59 @@
+"""Query and path parameters of the training routes, each declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query
+
+from app.training.streaks import ZONES
+
+MAX_PAGE = 1_000_000
+
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")]
+Limit = Annotated[int, Query(ge=1, le=100, description="Samples per page (1-100).")]
+Chapter = Annotated[int | None, Query(ge=1, le=1000, description="Only this chapter.")]
+Area = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="Only this knowledge area.",
+        examples=["pointers"],
+    ),
+]
+SampleType = Annotated[
+    Literal["program", "mcq", "theory", "debug"] | None, Query(description="Only this type.")
+]
+Difficulty = Annotated[
+    Literal["easy", "medium", "hard"] | None, Query(description="Only this difficulty.")
+]
+SampleId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9_.\-]{1,100}$",
+        description="Sample id, e.g. c_ch1_q_000025.",
+        examples=["c_ch1_q_000025"],
+    ),
+]
+SearchText = Annotated[
+    str,
+    Query(min_length=2, max_length=100, description="Text to find (literal, case-insensitive)."),
+]
+UnreadOnly = Annotated[bool, Query(description="Only samples the student has not read.")]
+TimeSpent = Annotated[
+    int | None, Query(ge=1, le=3600, description="Seconds spent reading (1-3600).")
+]
+Timezone = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="IANA time zone, e.g. Europe/Berlin.",
+        examples=["Europe/Berlin"],
+        json_schema_extra={"enum": ZONES},
+    ),
+]
+Period = Annotated[
+    Literal["week", "month", "all"],
+    Query(description="This UTC ISO week, this UTC month, or all time."),
+]
+BoardSize = Annotated[int, Query(ge=1, le=100, description="Entries in the top list.")]

@@ -1,0 +1,72 @@
+"""Indexes of every collection, and the catalog version every cache tier is keyed by."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from app.db import META, PROGRESS, SAMPLES, Database
+
+CATALOG_VERSION_ID = "catalog_version"
+
+SAMPLE_ID_INDEX = IndexModel([("sample_id", ASCENDING)], unique=True, name="sample_id_unique")
+SAMPLE_INDEXES = [
+    SAMPLE_ID_INDEX,
+    IndexModel(
+        [("language", ASCENDING), ("chapter", ASCENDING), ("sample_id", ASCENDING)],
+        name="language_chapter_sample",
+    ),
+    IndexModel([("language", ASCENDING), ("sample_id", ASCENDING)], name="language_sample"),
+]
+# The seed's three, the unique one first; the fourth serves recent activity.
+PROGRESS_INDEXES = [
+    IndexModel(
+        [("sidhi_id", ASCENDING), ("sample_id", ASCENDING)],
+        unique=True,
+        name="student_sample_unique",
+    ),
+    IndexModel([("sidhi_id", ASCENDING), ("language", ASCENDING)], name="student_language"),
+    IndexModel([("sidhi_id", ASCENDING), ("knowledge_area", ASCENDING)], name="student_area"),
+    IndexModel(
+        [("sidhi_id", ASCENDING), ("language", ASCENDING), ("read_at", DESCENDING)],
+        name="student_language_read_at",
+    ),
+]
+
+
+async def ensure_indexes(db: Database) -> None:
+    """Create every index the API relies on (idempotent)."""
+    await db[SAMPLES].create_indexes(SAMPLE_INDEXES)
+    await db[PROGRESS].create_indexes(PROGRESS_INDEXES)
+
+
+async def ensure_sample_id_index(db: Database) -> None:
+    """The unique ``sample_id`` index alone: what makes seeding's upserts race-free."""
+    await db[SAMPLES].create_indexes([SAMPLE_ID_INDEX])
+
+
+async def catalog_version(db: Database) -> int:
+    """The current catalog version (0 before any bump)."""
+    doc = await db[META].find_one({"_id": CATALOG_VERSION_ID})
+    return int(doc["version"]) if doc else 0
+
+
+async def bump_catalog_version(db: Database) -> int:
+    """Increment the catalog version so every cache tier refreshes; return the new one."""
+    doc = await db[META].find_one_and_update(
+        {"_id": CATALOG_VERSION_ID},
+        {"$inc": {"version": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert doc is not None  # an upsert returning AFTER always has a document
+    return int(doc["version"])
+
+
+async def ping(db: Database) -> None:
+    """Raise a PyMongoError unless the server answers now."""
+    await db.command("ping")
+
+
+async def drop_database(db: Database) -> None:
+    """Drop the whole database (the docs generator's and tests' scratch databases)."""
+    await db.client.drop_database(db.name)

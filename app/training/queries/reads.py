@@ -1,0 +1,202 @@
+"""Queries of ``sample_progress``: one document per (student, sample) the student has read.
+
+The unique (sidhi_id, sample_id) index decides a first read: ``upsert_read`` is the only
+write on the request path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import DESCENDING, UpdateOne
+from pymongo.errors import DuplicateKeyError
+
+from app.db import PROGRESS, Database
+from app.training.streaks import quarter_of
+
+RECENT = 10  # first reads kept per language in the stats document, for recent activity
+
+
+async def upsert_read(
+    db: Database,
+    *,
+    student: str,
+    sample: dict[str, Any],
+    knowledge_area: str,
+    time_spent: int,
+    now: datetime,
+) -> bool:
+    """Record one visit in one atomic upsert; True when it was the student's first read.
+
+    ``$setOnInsert`` plus the unique (sidhi_id, sample_id) index decide the first read, so
+    racing requests cannot both win; a duplicate-key race is retried as a revisit.
+    """
+    selector = {"sidhi_id": student, "sample_id": sample["sample_id"]}
+    update = {
+        "$setOnInsert": {
+            "language": sample["language"],
+            "knowledge_area": knowledge_area,
+            "chapter": sample["chapter"],
+            "read_at": now,
+            "points_awarded": int(sample.get("read_points", 1)),
+        },
+        "$inc": {"time_spent": time_spent, "revisited_count": 1},
+        "$set": {"last_revisited": now},
+    }
+    for _ in range(3):
+        try:
+            result = await db[PROGRESS].update_one(selector, update, upsert=True)
+        except DuplicateKeyError:
+            continue  # another request inserted first: ours is now a revisit
+        return result.upserted_id is not None
+    result = await db[PROGRESS].update_one(selector, update, upsert=True)
+    return result.upserted_id is not None
+
+
+async def get(db: Database, student: str, sample_id: str) -> dict[str, Any] | None:
+    """A student's progress document for one sample."""
+    return await db[PROGRESS].find_one({"sidhi_id": student, "sample_id": sample_id}, {"_id": 0})
+
+
+async def read_times(
+    db: Database, student: str, language: str, sample_ids: Iterable[str] | None = None
+) -> dict[str, datetime]:
+    """First-read time per sample read by a student in a language (optionally only ``ids``)."""
+    query: dict[str, Any] = {"sidhi_id": student}
+    if sample_ids is None:
+        query["language"] = language
+    else:
+        # Ids name their language already; with ``language`` in the filter SecantusDB picks
+        # the (sidhi_id, language) index and scans the whole history instead of the unique
+        # (sidhi_id, sample_id) one (78 ms instead of 2 ms for 1,500 reads).
+        query["sample_id"] = {"$in": list(sample_ids)}
+    cursor = db[PROGRESS].find(query, {"_id": 0, "sample_id": 1, "read_at": 1})
+    return {doc["sample_id"]: doc["read_at"] for doc in await cursor.to_list(None)}
+
+
+async def of_samples(
+    db: Database, student: str, sample_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The student's progress documents for ``sample_ids`` (unique-index lookups)."""
+    cursor = db[PROGRESS].find({"sidhi_id": student, "sample_id": {"$in": sample_ids}}, {"_id": 0})
+    return {doc["sample_id"]: doc for doc in await cursor.to_list(None)}
+
+
+async def first_read_quarters(db: Database, student: str) -> dict[str, int]:
+    """First reads per UTC quarter hour of a student."""
+    cursor = db[PROGRESS].find({"sidhi_id": student}, {"_id": 0, "read_at": 1})
+    quarters: dict[str, int] = {}
+    async for doc in cursor:
+        key = quarter_of(doc["read_at"])
+        quarters[key] = quarters.get(key, 0) + 1
+    return quarters
+
+
+async def latest(
+    db: Database, student: str, language: str, limit: int = RECENT
+) -> list[dict[str, Any]]:
+    """The student's latest first reads in a language, newest first (a sort: offline use)."""
+    cursor = (
+        db[PROGRESS]
+        .find({"sidhi_id": student, "language": language}, {"_id": 0, "sample_id": 1, "read_at": 1})
+        .sort("read_at", DESCENDING)
+        .limit(limit)
+    )
+    return await cursor.to_list(limit)
+
+
+async def totals_by_bucket(db: Database, student: str) -> list[dict[str, Any]]:
+    """Reads, points and time per (language, chapter, knowledge_area) of a student."""
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"sidhi_id": student}},
+        {
+            "$group": {
+                "_id": {"l": "$language", "c": "$chapter", "a": "$knowledge_area"},
+                "read": {"$sum": 1},
+                "points": {"$sum": "$points_awarded"},
+                "time_spent": {"$sum": "$time_spent"},
+            }
+        },
+    ]
+    cursor = await db[PROGRESS].aggregate(pipeline)
+    return [
+        {"language": r["_id"]["l"], "chapter": r["_id"]["c"], "knowledge_area": r["_id"]["a"]}
+        | {k: r[k] for k in ("read", "points", "time_spent")}
+        for r in await cursor.to_list(None)
+    ]
+
+
+async def students(db: Database) -> list[str]:
+    """Every student id that has at least one read."""
+    return [str(s) for s in await db[PROGRESS].distinct("sidhi_id")]
+
+
+async def recent_students(db: Database, limit: int) -> list[tuple[str, str]]:
+    """(student, language) pairs of the most recently active students, newest first."""
+    pipeline: list[dict[str, Any]] = [
+        {
+            "$group": {
+                "_id": {"s": "$sidhi_id", "l": "$language"},
+                "last": {"$max": "$last_revisited"},
+            }
+        },
+        {"$sort": {"last": -1}},
+        {"$limit": limit},
+    ]
+    cursor = await db[PROGRESS].aggregate(pipeline)
+    return [(row["_id"]["s"], row["_id"]["l"]) for row in await cursor.to_list(None)]
+
+
+async def points_by_student(
+    db: Database,
+    language: str,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    student: str | None = None,
+) -> dict[str, float]:
+    """Points of first reads in a language within [start, end), per student."""
+    match: dict[str, Any] = {"language": language}
+    if student is not None:
+        match["sidhi_id"] = student
+    if start is not None and end is not None:
+        match["read_at"] = {"$gte": start, "$lt": end}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": match},
+        {"$group": {"_id": "$sidhi_id", "points": {"$sum": "$points_awarded"}}},
+    ]
+    cursor = await db[PROGRESS].aggregate(pipeline)
+    return {str(row["_id"]): float(row["points"]) for row in await cursor.to_list(None)}
+
+
+# --- operator work: export, delete, load-test histories --------------------------------
+
+
+async def all_of(db: Database, student: str) -> list[dict[str, Any]]:
+    """Every progress document of a student (export)."""
+    return await db[PROGRESS].find({"sidhi_id": student}, {"_id": 0}).to_list(None)
+
+
+async def count_of(db: Database, student: str, language: str | None = None) -> int:
+    """How many samples a student has read (in one language, if given)."""
+    query: dict[str, Any] = {"sidhi_id": student}
+    if language is not None:
+        query["language"] = language
+    return await db[PROGRESS].count_documents(query)
+
+
+async def delete_of(db: Database, student: str) -> int:
+    """Delete every progress document of a student; return how many."""
+    return (await db[PROGRESS].delete_many({"sidhi_id": student})).deleted_count
+
+
+async def insert_history(db: Database, student: str, docs: Sequence[dict[str, Any]]) -> None:
+    """Insert ready-made first reads of ``student`` where absent, in one bulk write."""
+    ops = [
+        UpdateOne({"sidhi_id": student, "sample_id": d["sample_id"]}, {"$setOnInsert": d}, True)
+        for d in docs
+    ]
+    if ops:
+        await db[PROGRESS].bulk_write(ops, ordered=False)

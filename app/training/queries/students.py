@@ -1,0 +1,131 @@
+"""Queries of ``student_stats``: one document per student with counters, recent reads,
+streak buckets and preferences (derived from ``sample_progress``, kept by mark-read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app.db import STATS, Database
+from app.training.queries.reads import RECENT
+from app.training.streaks import quarter_of
+
+
+def visit_update(
+    sample: dict[str, Any],
+    *,
+    knowledge_area: str,
+    first_read: bool,
+    time_spent: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The update one visit makes to a student's stats document.
+
+    Besides counters, a first read enters the language's ``recent`` list (the newest
+    ``RECENT`` first reads), so recent activity never needs a sort over the history.
+    """
+    lang, chapter, area = sample["language"], sample["chapter"], knowledge_area
+    inc = {
+        f"languages.{lang}.time_spent": time_spent,
+        f"languages.{lang}.areas.{area}.time_spent": time_spent,
+        f"languages.{lang}.chapters.{chapter}.time_spent": time_spent,
+    }
+    update: dict[str, Any] = {"$inc": inc, "$set": {"updated_at": now}}
+    if first_read:
+        points = int(sample.get("read_points", 1))
+        inc |= {
+            f"quarters.{quarter_of(now)}": 1,
+            "total_points": points,
+            f"languages.{lang}.read": 1,
+            f"languages.{lang}.points": points,
+            f"languages.{lang}.areas.{area}.read": 1,
+            f"languages.{lang}.chapters.{chapter}.read": 1,
+        }
+        update["$push"] = {
+            f"recent.{lang}": {
+                "$each": [{"sample_id": sample["sample_id"], "read_at": now}],
+                "$sort": {"read_at": 1},
+                "$slice": -RECENT,
+            }
+        }
+    return update
+
+
+async def apply_visit(db: Database, student: str, update: dict[str, Any]) -> dict[str, Any]:
+    """Apply one visit's stats update; return the student's total points and preferences."""
+    for _ in range(3):
+        try:
+            doc = await db[STATS].find_one_and_update(
+                {"_id": student},
+                update,
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                projection={"_id": 0, "total_points": 1, "prefs": 1},
+            )
+        except DuplicateKeyError:
+            continue  # a racing upsert created the document first; ours did not apply
+        if doc is None:
+            # SecantusDB may apply a racing upsert yet return no document: read it back
+            # rather than apply the update twice.
+            doc = await db[STATS].find_one(
+                {"_id": student}, {"_id": 0, "total_points": 1, "prefs": 1}
+            )
+        if doc is not None:
+            return doc
+    raise RuntimeError(f"could not update the stats of {student}")
+
+
+async def update_prefs(
+    db: Database, student: str, changes: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Set preference fields of a student's stats document; return all preferences."""
+    update: dict[str, Any] = {"$setOnInsert": {"total_points": 0}}
+    if changes:
+        update["$set"] = {**changes, "updated_at": now}
+    doc = await db[STATS].find_one_and_update(
+        {"_id": student},
+        update,
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        projection={"_id": 0, "prefs": 1},
+    )
+    if doc is None:  # SecantusDB's racing-upsert quirk: read it back
+        doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "prefs": 1})
+    return dict((doc or {}).get("prefs") or {})
+
+
+async def get(db: Database, student: str) -> dict[str, Any] | None:
+    """A student's stats document."""
+    return await db[STATS].find_one({"_id": student}, {"_id": 0})
+
+
+async def get_prefs(db: Database, student: str) -> dict[str, Any]:
+    """A student's preferences (time zone, leaderboard opt-out)."""
+    doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "prefs": 1})
+    return dict((doc or {}).get("prefs") or {})
+
+
+async def replace(db: Database, student: str, doc: dict[str, Any], now: datetime) -> None:
+    """Overwrite a student's derived stats, keeping their preferences."""
+    current = await db[STATS].find_one({"_id": student}, {"prefs": 1}) or {}
+    prefs = {"prefs": current["prefs"]} if "prefs" in current else {}
+    await db[STATS].replace_one({"_id": student}, {**doc, **prefs, "updated_at": now}, upsert=True)
+
+
+async def opted_out(db: Database) -> set[str]:
+    """Students who asked to be hidden from leaderboards."""
+    cursor = db[STATS].find({"prefs.leaderboard_opt_out": True}, {"_id": 1})
+    return {str(doc["_id"]) async for doc in cursor}
+
+
+async def count_of(db: Database, student: str) -> int:
+    """1 when the student has a stats document, else 0."""
+    return await db[STATS].count_documents({"_id": student})
+
+
+async def delete_of(db: Database, student: str) -> int:
+    """Delete the student's stats document; return how many were deleted."""
+    return (await db[STATS].delete_many({"_id": student})).deleted_count

@@ -1,0 +1,176 @@
+"""A student's read state (``isRead``/``readAt``), with MongoDB behind it.
+
+``CachedReads`` answers from the student's Redis read set (one round trip for a page),
+loads the set from MongoDB through the given loader on a miss, and answers from MongoDB
+alone while Redis fails; ``MongoReads`` always asks the loader (``LUMETRIX_CACHE=off``).
+Callers never learn which happened: a Redis failure costs speed, never an answer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from app.training.timefmt import from_ms, to_ms
+from cache.progress import ProgressSets
+
+
+class ReadLoader(Protocol):
+    """MongoDB's answer: first-read time per sample read (only ``sample_ids`` if given)."""
+
+    def __call__(
+        self, student: str, language: str, sample_ids: Sequence[str] | None = None
+    ) -> Awaitable[dict[str, datetime]]:
+        """Query ``sample_progress``."""
+        ...
+
+
+class SetCheck(enum.Enum):
+    """What ``check`` found for one read set."""
+
+    NOT_KEPT = "not kept"  # no set in Redis (not loaded, or no Redis): nothing can drift
+    SAME = "same"
+    REPAIRED = "repaired"  # it differed from MongoDB and was dropped
+    UNAVAILABLE = "unavailable"  # Redis failed
+
+
+class ReadState(Protocol):
+    """Read state per (student, language)."""
+
+    async def read_times(
+        self, student: str, language: str, sample_ids: Sequence[str]
+    ) -> dict[str, datetime]:
+        """First-read time of each of ``sample_ids`` the student has read."""
+        ...
+
+    async def all_reads(self, student: str, language: str) -> set[str]:
+        """Every sample id the student has read in ``language``."""
+        ...
+
+    async def record(self, student: str, language: str, sample_id: str, at: datetime) -> None:
+        """Write-through of a first read that MongoDB already holds."""
+        ...
+
+    async def check(self, student: str, language: str) -> SetCheck:
+        """Compare the kept set with MongoDB; drop it when it drifted."""
+        ...
+
+    async def forget(self, student: str, language: str) -> int:
+        """Drop what is kept of the student's reads (after MongoDB deleted them); return
+        how many keys went. Raises CacheUnavailable when Redis fails: a deletion must not
+        pass silently."""
+        ...
+
+
+class MongoReads:
+    """Every answer from MongoDB; nothing is kept."""
+
+    def __init__(self, loader: ReadLoader) -> None:
+        self.loader = loader
+
+    async def read_times(
+        self, student: str, language: str, sample_ids: Sequence[str]
+    ) -> dict[str, datetime]:
+        """An ``$in`` on the unique (student, sample) index."""
+        return await self.loader(student, language, sample_ids) if sample_ids else {}
+
+    async def all_reads(self, student: str, language: str) -> set[str]:
+        """The student's history in the language."""
+        return set(await self.loader(student, language))
+
+    async def record(self, student: str, language: str, sample_id: str, at: datetime) -> None:
+        """Nothing to write through."""
+
+    async def check(self, student: str, language: str) -> SetCheck:
+        """Nothing is kept, so nothing drifts."""
+        return SetCheck.NOT_KEPT
+
+    async def forget(self, student: str, language: str) -> int:
+        """Nothing is kept."""
+        return 0
+
+
+class CachedReads:
+    """Redis read sets, loaded from MongoDB on a miss, bypassed while Redis fails."""
+
+    def __init__(self, sets: ProgressSets, loader: ReadLoader) -> None:
+        self.sets = sets
+        self.loader = loader
+
+    async def _load(self, student: str, language: str) -> dict[str, datetime]:
+        """Read the whole set from MongoDB and install it (see ``ProgressSets.load``)."""
+        token = await self.sets.begin_load(student, language)
+        entries = await self.loader(student, language)
+        scores = {k: to_ms(v) for k, v in entries.items()}
+        # If the install fails the answer is still right; the next request loads again.
+        await self.sets.backend.best_effort(
+            lambda: self.sets.load(student, language, scores, token)
+        )
+        return entries
+
+    async def read_times(
+        self, student: str, language: str, sample_ids: Sequence[str]
+    ) -> dict[str, datetime]:
+        """One ZMSCORE for the page; the set is loaded first if missing or stale."""
+        if not sample_ids:
+            return {}
+
+        async def cached() -> dict[str, datetime]:
+            scores = await self.sets.scores(student, language, sample_ids)
+            if scores is None:
+                entries = await self._load(student, language)
+                return {sid: entries[sid] for sid in sample_ids if sid in entries}
+            return {
+                sid: from_ms(score)
+                for sid, score in zip(sample_ids, scores, strict=True)
+                if score is not None
+            }
+
+        return await self.sets.backend.or_else(
+            cached, lambda: self.loader(student, language, sample_ids)
+        )
+
+    async def all_reads(self, student: str, language: str) -> set[str]:
+        """The whole set (loading it when missing)."""
+
+        async def cached() -> set[str]:
+            members = await self.sets.members(student, language)
+            if members is None:
+                return set(await self._load(student, language))
+            return set(members)
+
+        async def fallback() -> set[str]:
+            return set(await self.loader(student, language))
+
+        return await self.sets.backend.or_else(cached, fallback)
+
+    async def record(self, student: str, language: str, sample_id: str, at: datetime) -> None:
+        """Add to a loaded set; a failure is repaired by the backend's epoch bump (the set
+        that missed this write counts as stale once Redis is back)."""
+        await self.sets.backend.best_effort(
+            lambda: self.sets.add(student, language, sample_id, to_ms(at))
+        )
+
+    async def check(self, student: str, language: str) -> SetCheck:
+        """Compare the set with MongoDB's history; drop it if it differs."""
+
+        async def cached() -> SetCheck:
+            members = await self.sets.members(student, language)
+            if members is None:
+                return SetCheck.NOT_KEPT
+            truth = {k: float(to_ms(v)) for k, v in (await self.loader(student, language)).items()}
+            if members == truth:
+                return SetCheck.SAME
+            await self.sets.forget(student, language)
+            return SetCheck.REPAIRED
+
+        async def unavailable() -> SetCheck:
+            return SetCheck.UNAVAILABLE
+
+        return await self.sets.backend.or_else(cached, unavailable)
+
+    async def forget(self, student: str, language: str) -> int:
+        """Delete the set and its generation key (may raise CacheUnavailable)."""
+        return await self.sets.forget(student, language)

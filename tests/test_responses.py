@@ -1,0 +1,60 @@
+"""Response headers (``app.responses``): catalog ETags and 304, private per-student
+answers, ``as_of``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.training.queries.meta import bump_catalog_version
+from tests.conftest import Api, small_catalog_app
+
+
+@pytest.mark.parametrize(
+    "path", ["/training/stats", "/training/knowledge-areas", "/training/filters"]
+)
+async def test_catalog_etag_and_304(
+    mongo_url: str, mongo_client: Any, redis_kind: str, path: str
+) -> None:
+    app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 5)
+    try:
+        async with app_cm as api:
+            first = await api.get(path, language="c")
+            etag = first.headers["etag"]
+            assert first.status_code == 200 and etag.startswith('"catalog-v')
+            again = await api.client.get(
+                path, params={"language": "c"}, headers={**api.headers(), "If-None-Match": etag}
+            )
+            assert again.status_code == 304 and again.content == b""
+            await bump_catalog_version(mongo_client[name])
+            changed = await api.client.get(
+                path, params={"language": "c"}, headers={**api.headers(), "If-None-Match": etag}
+            )
+            assert changed.status_code == 200 and changed.headers["etag"] != etag
+    finally:
+        await mongo_client.drop_database(name)
+
+
+async def test_per_student_answers_are_private_and_aggregates_dated(api: Api) -> None:
+    for path, params in [
+        ("/training/samples", {"language": "c"}),
+        ("/training/my-progress", {"language": "c"}),
+        ("/training/chapters", {"language": "c"}),
+        ("/training/next", {"language": "c"}),
+        ("/training/leaderboard", {"language": "c"}),
+    ]:
+        res = await api.get(path, **params)
+        assert res.headers["cache-control"] == "private, no-store", path
+    for path in [
+        "/training/my-progress",
+        "/training/chapters",
+        "/training/stats",
+        "/training/knowledge-areas",
+        "/training/leaderboard",
+    ]:
+        body = (await api.get(path, language="c")).json()
+        assert body["as_of"].endswith("Z"), path
+
+
+# --- reconciliation ---------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Developer tools: generators and helpers that never run inside the service."""
