@@ -18,10 +18,12 @@ from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 
 from app.auth import TokenVerifier
+from app.batching import GroupCommit
 from app.db import Database, MongoClient, create_client
 from app.embedded import EmbeddedMongo
 from app.settings import Settings
 from app.training.catalog_source import CatalogSource, MongoCatalog
+from app.training.mark_read import VisitWriter, write_visits
 from app.training.queries import meta, reads
 from cache.backend import CacheBackend, create_backend
 from cache.layer import build_layer
@@ -44,6 +46,7 @@ class Resources:
     reads: ReadState
     boards: BoardStore
     mark_read_limit: RateLimiter
+    visits: VisitWriter
     tokens: TokenVerifier
 
 
@@ -101,6 +104,11 @@ async def open_resources(
             limit=settings.mark_read_rate,
             window=settings.mark_read_window,
         )
+        visits: VisitWriter = GroupCommit(
+            functools.partial(write_visits, db),
+            window=settings.mark_read_batch_window,
+            max_size=settings.mark_read_batch_max,
+        )
         try:
             yield Resources(
                 settings=settings,
@@ -111,9 +119,11 @@ async def open_resources(
                 reads=layer.reads,
                 boards=layer.boards,
                 mark_read_limit=limiter,
+                visits=visits,
                 tokens=TokenVerifier(settings.jwt_secret),
             )
         finally:
+            await visits.close()
             await backend.close()
             await client.close()
 

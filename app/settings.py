@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         default=20, ge=0, description="mark-read calls allowed per student per window; 0 = off."
     )
     mark_read_window: float = Field(default=1.0, gt=0, description="Rate-limit window, s.")
+    mark_read_batch_window: float = Field(
+        default=0.002,
+        ge=0,
+        description="How long a worker gathers concurrent mark-reads into one write, s.",
+    )
+    mark_read_batch_max: int = Field(
+        default=64, ge=1, description="Most mark-reads written as one batch."
+    )
     streak_min_reads: int = Field(
         default=1, ge=1, description="First reads a day needs to count towards a streak."
     )

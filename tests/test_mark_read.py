@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from app.db import PROGRESS, SAMPLES
@@ -50,3 +51,28 @@ async def test_a_read_never_changes_the_workers_cached_sample(
             assert "knowledge_area" not in detail
     finally:
         await mongo_client.drop_database(name)
+
+
+async def test_one_batch_gives_each_read_its_own_total(
+    mongo_url: str, catalog_db: str, redis_kind: str
+) -> None:
+    # A long window gathers every concurrent call of this test into one batch.
+    settings = make_settings(mongo_url, catalog_db, redis_kind, mark_read_batch_window=0.2)
+    async with running_app(settings) as api:
+        page = (await api.get("/training/samples", language="python", limit=12)).json()
+        ids = [s["sample_id"] for s in page["data"]]
+        calls = [
+            api.post(f"/training/samples/{sid}/mark-read", time_spent=3)
+            for sid in [*ids, ids[0], ids[1]]  # two revisits of samples first read here too
+        ]
+        answers = [r.json() for r in await asyncio.gather(*calls)]
+        firsts = [a for a in answers if a["is_first_read"]]
+        assert sorted(a["sample_id"] for a in firsts) == sorted(ids)
+        assert sorted(a["total_points"] for a in firsts) == list(range(1, 13))
+        assert all(1 <= a["total_points"] <= 12 for a in answers if not a["is_first_read"])
+        assert sum(a["points_awarded"] for a in answers) == 12
+        stats = await api.db["student_stats"].find_one({"_id": api.student})
+        assert stats is not None and stats["total_points"] == 12
+        assert stats["languages"]["python"]["time_spent"] == 3 * 14
+        mine = await api.db[PROGRESS].count_documents({"sidhi_id": api.student})
+        assert mine == 12

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from app.batching import GroupCommit
 from app.data_import import import_samples
 from app.db import PROGRESS, STATS, Database
 from app.student_data import delete_student, export_student
 from app.training.catalog_source import MongoCatalog
-from app.training.mark_read import mark_read
+from app.training.mark_read import mark_read, write_visits
 from app.training.queries import reads as read_queries
 from cache.backend import CacheBackend, create_backend
 from cache.leaderboard import MongoBoards
@@ -37,7 +38,7 @@ def _mongo_reads(db: Database) -> MongoReads:
 async def _read(db: Database, student: str, sample_id: str, seconds: int, reads: ReadState) -> None:
     """One mark-read through the service, on the MongoDB catalog."""
     await mark_read(
-        db=db,
+        writer=GroupCommit(functools.partial(write_visits, db), window=0, max_size=8),
         catalog=MongoCatalog(db),
         reads=reads,
         boards=MongoBoards(),

@@ -1,30 +1,110 @@
 """Mark-read: record a visit; the first read of a sample awards its points exactly once.
 
-Order of writes, MongoDB first: one atomic upsert on the unique (student, sample) index
-decides the first read; then the student's stats document; then, for a first read, the
-write-throughs to the leaderboards and the student's Redis read set (each repaired by
-the backend's epoch bump if Redis misses it).
+Order of writes, MongoDB first: one upsert on the unique (student, sample) index decides
+the first read; then the student's stats document; then, for a first read, the
+write-throughs to the leaderboards and the student's Redis read set (each repaired by the
+backend's epoch bump if Redis misses it).
+
+A worker's concurrent mark-reads are group-committed (``app.batching``): ``write_visits``
+writes a batch as one unordered bulk per collection, and each request still gets its own
+answer; a failure of one visit fails only its request.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.batching import GroupCommit
 from app.db import Database
 from app.errors import NotFound
 from app.observability import FIRST_READS, POINTS, REVISITS
 from app.training.catalog_source import CatalogSource
 from app.training.curriculum import FALLBACK_AREA
 from app.training.leaderboard import boards_for
-from app.training.queries import reads as read_queries
 from app.training.queries import students
+from app.training.queries.reads import VisitWrite, upsert_reads
 from app.training.shapes import MarkReadOut
 from app.training.timefmt import utcnow
 from cache.leaderboard import BoardStore
 from cache.reads import ReadState
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What MongoDB says one visit did."""
+
+    first_read: bool
+    total_points: int  # the student's total right after this visit's update
+    opted_out: bool  # hidden from leaderboards
+
+
+VisitWriter = GroupCommit[VisitWrite, Written]
+
+
+def _points(visit: VisitWrite) -> int:
+    return int(visit.sample.get("read_points", 1))
+
+
+async def write_visits(db: Database, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
+    """Write a batch of visits: progress upserts, then stats updates, then one read of the
+    students' totals; per visit what it did, or the error that failed it alone."""
+    # A pair seen twice in one batch goes in a second bulk, so "first" is decided in order.
+    rounds: list[list[int]] = []
+    seen: Counter[tuple[str, str]] = Counter()
+    for index, visit in enumerate(visits):
+        key = (visit.student, visit.sample["sample_id"])
+        if seen[key] == len(rounds):
+            rounds.append([])
+        rounds[seen[key]].append(index)
+        seen[key] += 1
+    firsts: dict[int, bool | Exception] = {}
+    for indexes in rounds:
+        outcome = await upsert_reads(db, [visits[i] for i in indexes])
+        firsts.update(zip(indexes, outcome, strict=True))
+    out: list[Written | Exception] = [
+        found if isinstance(found, Exception) else RuntimeError("unwritten")
+        for found in (firsts[i] for i in range(len(visits)))
+    ]
+    ok = [i for i in range(len(visits)) if not isinstance(firsts[i], Exception)]
+    updates = [
+        (
+            visits[i].student,
+            students.visit_update(
+                visits[i].sample,
+                knowledge_area=visits[i].knowledge_area,
+                first_read=firsts[i] is True,
+                time_spent=visits[i].time_spent,
+                now=visits[i].now,
+            ),
+        )
+        for i in ok
+    ]
+    applied = dict(zip(ok, await students.apply_visits(db, updates), strict=True))
+    docs = await students.points_and_prefs(db, {visits[i].student for i in ok})
+    # Updates apply in batch order: a visit's total is the final one less what the same
+    # student's later first reads in this batch added.
+    later: Counter[str] = Counter()
+    for i in reversed(ok):
+        error, visit = applied[i], visits[i]
+        if error is not None:
+            out[i] = error
+            continue
+        doc = docs.get(visit.student) or {}
+        out[i] = Written(
+            first_read=firsts[i] is True,
+            total_points=int(doc.get("total_points", 0)) - later[visit.student],
+            opted_out=bool((doc.get("prefs") or {}).get("leaderboard_opt_out")),
+        )
+        if firsts[i] is True:
+            later[visit.student] += _points(visit)
+    return out
+
+
 async def mark_read(
     *,
-    db: Database,
+    writer: VisitWriter,
     catalog: CatalogSource,
     reads: ReadState,
     boards: BoardStore,
@@ -42,18 +122,13 @@ async def mark_read(
     area = sample.get("knowledge_area") or FALLBACK_AREA
     language = sample["language"]
     now = utcnow()
-    first = await read_queries.upsert_read(
-        db, student=student, sample=sample, knowledge_area=area, time_spent=time_spent, now=now
-    )
-    update = students.visit_update(
-        sample, knowledge_area=area, first_read=first, time_spent=time_spent, now=now
-    )
-    stats = await students.apply_visit(db, student, update)
-    points = int(sample.get("read_points", 1)) if first else 0
-    if first:
+    visit = VisitWrite(student, sample, area, time_spent, now)
+    written = await writer.submit(visit)
+    points = _points(visit) if written.first_read else 0
+    if written.first_read:
         FIRST_READS.inc()
         POINTS.inc(points)
-        if points > 0 and not (stats.get("prefs") or {}).get("leaderboard_opt_out"):
+        if points > 0 and not written.opted_out:
             await boards.award(boards_for(language, now), student, points)
         await reads.record(student, language, sample_id, now)
     else:
@@ -61,8 +136,8 @@ async def mark_read(
     return {
         "status": "success",
         "sample_id": sample_id,
-        "is_first_read": first,
+        "is_first_read": written.first_read,
         "points_awarded": points,
-        "total_points": int(stats.get("total_points", 0)),
-        "message": "Sample marked as read" if first else "Sample revisited",
+        "total_points": written.total_points,
+        "message": "Sample marked as read" if written.first_read else "Sample revisited",
     }

@@ -124,7 +124,7 @@ async def mark_read(
     elif body is not None:
         raise InvalidRequest("give time_spent exactly once: as a query parameter or a JSON body")
     result = await mark_read_service.mark_read(
-        db=res.db,
+        writer=res.visits,
         catalog=res.catalog,
         reads=res.reads,
         boards=res.boards,

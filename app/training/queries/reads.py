@@ -8,15 +8,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import DESCENDING, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from app.db import PROGRESS, Database
 from app.training.streaks import quarter_of
 
 RECENT = 10  # first reads kept per language in the stats document, for recent activity
+DUPLICATE_KEY = 11000
+
+
+def _visit(
+    student: str, sample: dict[str, Any], knowledge_area: str, time_spent: int, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The selector and update of one visit."""
+    selector = {"sidhi_id": student, "sample_id": sample["sample_id"]}
+    update = {
+        "$setOnInsert": {
+            "language": sample["language"],
+            "knowledge_area": knowledge_area,
+            "chapter": sample["chapter"],
+            "read_at": now,
+            "points_awarded": int(sample.get("read_points", 1)),
+        },
+        "$inc": {"time_spent": time_spent, "revisited_count": 1},
+        "$set": {"last_revisited": now},
+    }
+    return selector, update
 
 
 async def upsert_read(
@@ -33,18 +53,7 @@ async def upsert_read(
     ``$setOnInsert`` plus the unique (sidhi_id, sample_id) index decide the first read, so
     racing requests cannot both win; a duplicate-key race is retried as a revisit.
     """
-    selector = {"sidhi_id": student, "sample_id": sample["sample_id"]}
-    update = {
-        "$setOnInsert": {
-            "language": sample["language"],
-            "knowledge_area": knowledge_area,
-            "chapter": sample["chapter"],
-            "read_at": now,
-            "points_awarded": int(sample.get("read_points", 1)),
-        },
-        "$inc": {"time_spent": time_spent, "revisited_count": 1},
-        "$set": {"last_revisited": now},
-    }
+    selector, update = _visit(student, sample, knowledge_area, time_spent, now)
     for _ in range(3):
         try:
             result = await db[PROGRESS].update_one(selector, update, upsert=True)
@@ -53,6 +62,43 @@ async def upsert_read(
         return result.upserted_id is not None
     result = await db[PROGRESS].update_one(selector, update, upsert=True)
     return result.upserted_id is not None
+
+
+class VisitWrite(NamedTuple):
+    """One visit to record: who, which sample (as stored), its area, seconds, when."""
+
+    student: str
+    sample: dict[str, Any]
+    knowledge_area: str
+    time_spent: int
+    now: datetime
+
+
+async def upsert_reads(db: Database, visits: Sequence[VisitWrite]) -> list[bool | Exception]:
+    """Record visits in one unordered bulk write: per visit, True for a first read, False
+    for a revisit, or the error that failed it alone. The (student, sample) pairs must be
+    distinct. ``upserted_ids`` names the first reads; an upsert that lost a race with
+    another worker's insert is retried alone, as a revisit."""
+    if not visits:
+        return []
+    ops = [UpdateOne(*_visit(*visit), upsert=True) for visit in visits]
+    failed: dict[int, dict[str, Any]] = {}
+    try:
+        result = await db[PROGRESS].bulk_write(ops, ordered=False)
+        upserted = set(result.upserted_ids or {})
+    except BulkWriteError as exc:
+        upserted = {int(u["index"]) for u in exc.details.get("upserted", [])}
+        failed = {int(e["index"]): e for e in exc.details.get("writeErrors", [])}
+    out: list[bool | Exception] = []
+    for index, visit in enumerate(visits):
+        error = failed.get(index)
+        if error is None:
+            out.append(index in upserted)
+        elif error.get("code") == DUPLICATE_KEY:
+            out.append(await upsert_read(db, **visit._asdict()))
+        else:
+            out.append(WriteError(str(error.get("errmsg")), error.get("code"), error))
+    return out
 
 
 async def get(db: Database, student: str, sample_id: str) -> dict[str, Any] | None:

@@ -3,14 +3,15 @@ streak buckets and preferences (derived from ``sample_progress``, kept by mark-r
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, WriteError
 
 from app.db import STATS, Database
-from app.training.queries.reads import RECENT
+from app.training.queries.reads import DUPLICATE_KEY, RECENT
 from app.training.streaks import quarter_of
 
 
@@ -54,28 +55,37 @@ def visit_update(
     return update
 
 
-async def apply_visit(db: Database, student: str, update: dict[str, Any]) -> dict[str, Any]:
-    """Apply one visit's stats update; return the student's total points and preferences."""
-    for _ in range(3):
-        try:
-            doc = await db[STATS].find_one_and_update(
-                {"_id": student},
-                update,
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                projection={"_id": 0, "total_points": 1, "prefs": 1},
-            )
-        except DuplicateKeyError:
-            continue  # a racing upsert created the document first; ours did not apply
-        if doc is None:
-            # SecantusDB may apply a racing upsert yet return no document: read it back
-            # rather than apply the update twice.
-            doc = await db[STATS].find_one(
-                {"_id": student}, {"_id": 0, "total_points": 1, "prefs": 1}
-            )
-        if doc is not None:
-            return doc
-    raise RuntimeError(f"could not update the stats of {student}")
+async def apply_visits(
+    db: Database, updates: Sequence[tuple[str, dict[str, Any]]]
+) -> list[Exception | None]:
+    """Apply visits' stats updates, in order, in one unordered bulk write; per update None,
+    or the error that failed it alone. An upsert that lost a race with another writer's
+    insert of the same student is applied again alone (it did not apply)."""
+    if not updates:
+        return []
+    ops = [UpdateOne({"_id": student}, update, upsert=True) for student, update in updates]
+    failed: dict[int, dict[str, Any]] = {}
+    try:
+        await db[STATS].bulk_write(ops, ordered=False)
+    except BulkWriteError as exc:
+        failed = {int(e["index"]): e for e in exc.details.get("writeErrors", [])}
+    out: list[Exception | None] = []
+    for index, (student, update) in enumerate(updates):
+        error = failed.get(index)
+        if error is None:
+            out.append(None)
+        elif error.get("code") == DUPLICATE_KEY:
+            await db[STATS].update_one({"_id": student}, update, upsert=True)
+            out.append(None)
+        else:
+            out.append(WriteError(str(error.get("errmsg")), error.get("code"), error))
+    return out
+
+
+async def points_and_prefs(db: Database, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Total points and preferences of each of ``ids`` that has a stats document."""
+    cursor = db[STATS].find({"_id": {"$in": list(ids)}}, {"total_points": 1, "prefs": 1})
+    return {str(doc["_id"]): doc for doc in await cursor.to_list(None)}
 
 
 async def update_prefs(

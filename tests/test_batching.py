@@ -1,0 +1,68 @@
+"""Group commit (``app.batching``): concurrent calls share one flush, each gets its own
+answer, and a failure stays with the calls it belongs to."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from app.batching import GroupCommit
+
+
+class Recorder:
+    """A flush that records its batches; items < 0 fail alone, item 999 fails the batch."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+
+    async def __call__(self, items: Sequence[int]) -> list[int | BaseException]:
+        self.batches.append(list(items))
+        await asyncio.sleep(0.01)
+        if 999 in items:
+            raise ConnectionError("database went away")
+        return [ValueError(f"bad {i}") if i < 0 else i * 10 for i in items]
+
+
+async def test_concurrent_calls_share_one_flush() -> None:
+    flush = Recorder()
+    batcher = GroupCommit(flush, window=0.05, max_size=100)
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(20)))
+    assert results == [i * 10 for i in range(20)]
+    assert flush.batches == [list(range(20))]
+
+
+async def test_max_size_splits_and_later_arrivals_form_the_next_batch() -> None:
+    flush = Recorder()
+    batcher = GroupCommit(flush, window=0.05, max_size=8)
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(20)))
+    assert results == [i * 10 for i in range(20)]
+    assert [len(b) for b in flush.batches] == [8, 8, 4]
+    assert [i for batch in flush.batches for i in batch] == list(range(20))
+
+
+async def test_an_item_failure_fails_only_its_caller() -> None:
+    batcher = GroupCommit(Recorder(), window=0.01, max_size=100)
+    results = await asyncio.gather(*(batcher.submit(i) for i in (1, -2, 3)), return_exceptions=True)
+    assert results[0] == 10 and results[2] == 30
+    assert isinstance(results[1], ValueError) and str(results[1]) == "bad -2"
+
+
+async def test_a_batch_failure_reaches_every_caller_and_the_next_batch_still_runs() -> None:
+    batcher = GroupCommit(Recorder(), window=0.01, max_size=100)
+    failed = await asyncio.gather(*(batcher.submit(i) for i in (12, 999)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in failed)
+    assert await batcher.submit(5) == 50
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_write() -> None:
+    flush = Recorder()
+    batcher = GroupCommit(flush, window=0.02, max_size=100)
+    task = asyncio.create_task(batcher.submit(7))
+    await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await batcher.close()
+    assert flush.batches == [[7]]
