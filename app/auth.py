@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jwt
@@ -87,3 +88,29 @@ def decode_token(token: str, secret: str) -> dict[str, object]:
     except jwt.PyJWTError:
         raise NotAuthenticated("malformed token") from None
     return claims
+
+
+def authenticate(
+    tokens: TokenVerifier,
+    *,
+    query_names: Iterable[str],
+    token: str | None,
+    x_client_id: str | None,
+) -> Student:
+    """The student a request acts for, from its query parameter names, bearer token and
+    ``X-Client-Id``; NotAuthenticated (401) unless token and client id both check out."""
+    if any(name in QUERY_TOKEN_NAMES for name in query_names):
+        raise NotAuthenticated("tokens are not accepted in the query string; use Authorization")
+    if token is None:
+        raise NotAuthenticated("missing Authorization: Bearer <token> header")
+    claims = tokens.claims(token)
+    sub, cid = claims.get("sub"), claims.get("cid")
+    if not isinstance(sub, str) or not STUDENT_ID.match(sub):
+        raise NotAuthenticated("token 'sub' is not a valid student id")
+    if not isinstance(cid, str) or not cid:
+        raise NotAuthenticated("token 'cid' is not a valid client id")
+    if x_client_id is None:
+        raise NotAuthenticated("missing X-Client-Id header")
+    if x_client_id != cid:
+        raise NotAuthenticated("X-Client-Id does not match the token's client")
+    return Student(id=sub, client_id=cid)

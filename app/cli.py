@@ -73,6 +73,16 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+# Our middleware writes the access log; log_config=None keeps the JSON handler of _logging.
+_SERVER: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "access_log": False,
+    "log_level": "info",
+    "log_config": None,
+}
+
+
 def _logging(level: str = "INFO") -> None:
     from app.observability import configure_logging
 
@@ -106,16 +116,7 @@ def serve(
             settings = stack.enter_context(database_settings(settings))
             os.environ["MONGODB_URL"] = str(settings.mongodb_url)
         uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level="info",
-            log_config=None,  # keep the JSON handler installed by _logging
+            "app.main:create_app", factory=True, host=host, port=port, workers=workers, **_SERVER
         )
 
 
@@ -158,16 +159,7 @@ def dev(
             f"curl -s -H 'Authorization: Bearer {token}' -H 'X-Client-Id: {client_id}' "
             f"'{base}/training/samples?language=c&limit=2'\n"
         )
-        uvicorn.run(
-            create_app(settings),
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level="info",
-            log_config=None,  # keep the JSON handler installed by _logging
-        )
+        uvicorn.run(create_app(settings), host=host, port=port, **_SERVER)
 
 
 @cli.command("seed-demo")
@@ -268,7 +260,7 @@ def recompute_stats(
     async def work(res: Resources) -> int:
         ids = [student] if student else await reads.students(res.db)
         for sid in ids:
-            await rebuild(db=res.db, student=sid)
+            await rebuild(db=res.db, progress=res.progress, student=sid)
         return len(ids)
 
     typer.echo(f"rebuilt stats of {_with_resources(work)} students")
@@ -341,9 +333,14 @@ def delete_student_cmd(
         ):
             return None
         # Without a shared Redis there is nothing to clean beyond this process.
-        shared = res.reads if settings.redis_url else None
+        shared = settings.redis_url is not None
         try:
-            return await delete_student(db=res.db, read_state=shared, student=student)
+            return await delete_student(
+                db=res.db,
+                read_state=res.reads if shared else None,
+                progress=res.progress if shared else None,
+                student=student,
+            )
         except CacheUnavailable as exc:
             raise CommandError(
                 f"MongoDB data deleted, but Redis failed ({exc}); run again to finish"
@@ -371,7 +368,9 @@ def reconcile(
     if _settings().redis_url is None:
         typer.echo("REDIS_URL not set: checking stats documents only (no shared read sets)")
     report = _with_resources(
-        lambda res: run_reconcile(db=res.db, read_state=res.reads, student=student)
+        lambda res: run_reconcile(
+            db=res.db, read_state=res.reads, progress=res.progress, student=student
+        )
     )
     typer.echo("\n".join(report.lines()))
 

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth import QUERY_TOKEN_NAMES, STUDENT_ID, Student
-from app.errors import InvalidLanguage, NotAuthenticated, NotModified, RateLimited
+from app.auth import Student, authenticate
+from app.errors import InvalidLanguage, NotModified, RateLimited
 from app.resources import Resources, resources_of
 from app.responses import catalog_etag
 from app.training.curriculum import LANGUAGES, Language
@@ -39,21 +39,12 @@ async def current_student(
     ] = None,
 ) -> Student:
     """The student a request acts for; 401 unless token and client id both check out."""
-    if any(name in request.query_params for name in QUERY_TOKEN_NAMES):
-        raise NotAuthenticated("tokens are not accepted in the query string; use Authorization")
-    if credentials is None:
-        raise NotAuthenticated("missing Authorization: Bearer <token> header")
-    claims = res.tokens.claims(credentials.credentials)
-    sub, cid = claims.get("sub"), claims.get("cid")
-    if not isinstance(sub, str) or not STUDENT_ID.match(sub):
-        raise NotAuthenticated("token 'sub' is not a valid student id")
-    if not isinstance(cid, str) or not cid:
-        raise NotAuthenticated("token 'cid' is not a valid client id")
-    if x_client_id is None:
-        raise NotAuthenticated("missing X-Client-Id header")
-    if x_client_id != cid:
-        raise NotAuthenticated("X-Client-Id does not match the token's client")
-    return Student(id=sub, client_id=cid)
+    return authenticate(
+        res.tokens,
+        query_names=request.query_params.keys(),
+        token=None if credentials is None else credentials.credentials,
+        x_client_id=x_client_id,
+    )
 
 
 CurrentStudent = Annotated[Student, Depends(current_student)]

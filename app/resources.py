@@ -23,13 +23,16 @@ from app.db import Database, MongoClient, create_client
 from app.embedded import EmbeddedMongo
 from app.settings import Settings
 from app.training.catalog_source import CatalogSource, MongoCatalog
+from app.training.curriculum import LANGUAGES
 from app.training.mark_read import VisitWriter, write_visits
+from app.training.progress import load_student_progress
 from app.training.queries import meta, reads
 from cache.backend import CacheBackend, create_backend
 from cache.layer import build_layer
 from cache.leaderboard import BoardStore
 from cache.ratelimit import RateLimiter
 from cache.reads import ReadState
+from cache.student_progress import ProgressSource
 
 log = logging.getLogger("lumetrix")
 
@@ -44,6 +47,7 @@ class Resources:
     backend: CacheBackend
     catalog: CatalogSource
     reads: ReadState
+    progress: ProgressSource
     boards: BoardStore
     mark_read_limit: RateLimiter
     visits: VisitWriter
@@ -94,6 +98,8 @@ async def open_resources(
             enabled=settings.cache_enabled,
             catalog=MongoCatalog(db),
             read_loader=functools.partial(reads.read_times, db),
+            progress_loader=functools.partial(load_student_progress, db),
+            languages=LANGUAGES,
             l1_ttl=settings.catalog_l1_ttl,
             version_ttl=settings.catalog_version_ttl,
             progress_ttl=settings.progress_ttl,
@@ -117,6 +123,7 @@ async def open_resources(
                 backend=backend,
                 catalog=layer.catalog,
                 reads=layer.reads,
+                progress=layer.progress,
                 boards=layer.boards,
                 mark_read_limit=limiter,
                 visits=visits,

@@ -2,7 +2,8 @@
 
 - ``export_student`` gathers the student's ``student_stats`` and ``sample_progress``
   documents as plain JSON (datetimes as ISO-8601 UTC);
-- ``delete_student`` removes them from MongoDB, then the student's Redis read sets.
+- ``delete_student`` removes them from MongoDB, then the student's Redis read sets and
+  progress view.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.training.curriculum import LANGUAGES
 from app.training.queries import reads, students
 from app.training.timefmt import iso, utcnow
 from cache.reads import ReadState
+from cache.student_progress import ProgressSource
 
 
 def _plain(value: Any) -> Any:
@@ -106,7 +108,11 @@ class DeleteReport:
 
 
 async def delete_student(
-    *, db: Database, read_state: ReadState | None, student: str
+    *,
+    db: Database,
+    read_state: ReadState | None,
+    progress: ProgressSource | None,
+    student: str,
 ) -> DeleteReport:
     """Remove the student's progress and stats from MongoDB, then their Redis read sets.
 
@@ -121,4 +127,6 @@ async def delete_student(
         redis_keys = 0
         for language in LANGUAGES:
             redis_keys += await read_state.forget(student, language)
+    if progress is not None:
+        redis_keys = (redis_keys or 0) + await progress.forget(student)
     return DeleteReport(student, progress_docs, stats_docs, redis_keys)

@@ -3,10 +3,13 @@
 One run, one machine, one concurrency: it starts three servers on the same database —
 the ceiling (same stack, a static 20-sample page), the service with caches on, and the
 service with ``LUMETRIX_CACHE=off`` — loads each scenario in turn and prints a table of
-requests/s and latency percentiles with the ratios the performance issue asks about.
-Figures go to ``loadtests/results/bench.json`` and a chart to ``bench.png``.
+requests/s and latency percentiles with the ratios the performance issue asks about. Each
+worker count in ``--workers`` (default ``1,2``) is one configuration, all on a real Redis
+(``REDIS_URL``, else the local one on DB 14; ``--fakeredis`` measures 1 worker on the
+embedded default). The rate limit is off for the benchmark. Figures go to
+``loadtests/results/bench.json`` and one chart per configuration, ``bench-<n>w.png``.
 
-    python -m loadtests.bench [--concurrency 50] [--seconds 10] [--workers 1]
+    python -m loadtests.bench [--concurrency 50] [--seconds 10] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -161,6 +165,7 @@ def scenarios(secret: str, sample_ids: list[str]) -> dict[str, tuple[str, list[R
         "samples cached (0 reads)": ("cached", [_get(page, LIGHT, secret)]),
         "mark-read": ("cached", mark),
         "my-progress": ("cached", [_get("/training/my-progress?language=c", HEAVY, secret)]),
+        "chapters": ("cached", [_get("/training/chapters?language=c", HEAVY, secret)]),
         "next": ("cached", [_get("/training/next?language=c", HEAVY, secret)]),
         "leaderboard": (
             "cached",
@@ -184,12 +189,12 @@ def _fetch(base: str, req: Request) -> bytes:
         return bytes(res.read())
 
 
-def report(results: dict[str, Result], args: argparse.Namespace) -> dict[str, Any]:
-    """Print the table and ratios; return everything as plain data."""
+def report(results: dict[str, Result], config: dict[str, Any], args: argparse.Namespace) -> Any:
+    """Print one configuration's table and ratios; return everything as plain data."""
     print(
         f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s per scenario, "
-        f"{args.workers} worker(s), generator {next(iter(results.values())).generator}, "
-        f"Redis {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded fakeredis'}"
+        f"{config['workers']} worker(s), generator {next(iter(results.values())).generator}, "
+        f"Redis {config['redis']}"
     )
     print(
         f"{'scenario':<32}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
@@ -200,24 +205,30 @@ def report(results: dict[str, Result], args: argparse.Namespace) -> dict[str, An
             f"{name:<32}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}{r.p99_ms:>9.1f}"
             f"{r.max_ms:>9.1f}{r.errors:>8}"
         )
-    cached = results["samples cached (1500 reads)"]
-    ratios = {
-        "cached / ceiling (rps)": cached.rps / results["ceiling"].rps,
-        "cached / uncached (rps)": cached.rps / results["samples uncached (1500 reads)"].rps,
-        "p50 1500 reads / 0 reads": cached.p50_ms / results["samples cached (0 reads)"].p50_ms,
+    ratios: dict[str, float] = {}
+    cached = results.get("samples cached (1500 reads)")
+    pairs = {
+        "cached / ceiling (rps)": ("samples cached (1500 reads)", "ceiling", "rps"),
+        "cached / uncached (rps)": (
+            "samples cached (1500 reads)",
+            "samples uncached (1500 reads)",
+            "rps",
+        ),
+        "p50 1500 reads / 0 reads": (
+            "samples cached (1500 reads)",
+            "samples cached (0 reads)",
+            "p50_ms",
+        ),
+        "my-progress / cached (rps)": ("my-progress", "samples cached (1500 reads)", "rps"),
+        "chapters / cached (rps)": ("chapters", "samples cached (1500 reads)", "rps"),
     }
+    for label, (top, bottom, field) in pairs.items():
+        if cached is not None and top in results and bottom in results:
+            ratios[label] = getattr(results[top], field) / getattr(results[bottom], field)
     print()
     for name, value in ratios.items():
         print(f"{name:<32}{value:>9.2f}")
-    return {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "concurrency": args.concurrency,
-        "seconds": args.seconds,
-        "workers": args.workers,
-        "redis": "REDIS_URL" if os.environ.get("REDIS_URL") else "fakeredis",
-        "results": {k: v.as_dict() for k, v in results.items()},
-        "ratios": ratios,
-    }
+    return {**config, "results": {k: v.as_dict() for k, v in results.items()}, "ratios": ratios}
 
 
 def chart(data: dict[str, Any], path: Path) -> None:
@@ -251,76 +262,150 @@ def chart(data: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _redis_url(args: argparse.Namespace) -> str | None:
+    """The real Redis of the run: ``REDIS_URL``, else the local one on DB 14 if it answers."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        if probe.connect_ex(("127.0.0.1", 6379)) == 0:
+            return "redis://127.0.0.1:6379/14"
+    return None
+
+
+def _forget_prefix(url: str, prefix: str) -> None:
+    """Delete the run's keys from a real Redis."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
+
+
+def run_config(
+    args: argparse.Namespace,
+    *,
+    workers: int,
+    redis_url: str | None,
+    mongo_url: str,
+    db_name: str,
+    secret: str,
+    sample_ids: list[str],
+) -> dict[str, Result]:
+    """Start the three servers for one configuration and load every wanted scenario."""
+    prefix = f"lmxbench:{os.getpid()}:{workers}w:"
+    env = _env(MONGODB_URL=mongo_url, MONGODB_DB=db_name, REDIS_PREFIX=prefix, MARK_READ_RATE="0")
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    results: dict[str, Result] = {}
+    try:
+        with ExitStack() as stack:
+            ports = {"cached": free_port(), "uncached": free_port(), "ceiling": free_port()}
+            bases = {
+                "cached": stack.enter_context(
+                    server(_serve_argv(ports["cached"], workers), env, ports["cached"])
+                ),
+                "uncached": stack.enter_context(
+                    server(
+                        _serve_argv(ports["uncached"], workers),
+                        {**env, "LUMETRIX_CACHE": "off"},
+                        ports["uncached"],
+                    )
+                ),
+            }
+            page = _fetch(
+                bases["cached"], _get("/training/samples?language=c&limit=20", HEAVY, secret)
+            )
+            body = RESULTS / "ceiling-body.json"
+            body.write_bytes(page)
+            bases["ceiling"] = stack.enter_context(
+                server(
+                    _ceiling_argv(ports["ceiling"], workers),
+                    {**env, "BENCH_CEILING_BODY": str(body)},
+                    ports["ceiling"],
+                )
+            )
+            wanted = set(args.only.split(",")) if args.only else None
+            for name, (target, requests) in scenarios(secret, sample_ids).items():
+                if wanted and name not in wanted and name.split(" ")[0] not in wanted:
+                    continue
+                run_load(bases[target], requests, connections=args.concurrency, seconds=args.warmup)
+                # Uncached requests take seconds each at this concurrency: measure long
+                # enough for every connection to finish several.
+                seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
+                results[name] = run_load(
+                    bases[target], requests, connections=args.concurrency, seconds=seconds
+                )
+                print(
+                    f"  {workers}w {name}: {results[name].rps:.0f} req/s, "
+                    f"p99 {results[name].p99_ms:.1f} ms",
+                    flush=True,
+                )
+    finally:
+        if redis_url:
+            _forget_prefix(redis_url, prefix)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark."""
+    """Run the benchmark: every configuration in ``--workers`` (e.g. ``1,2``)."""
     parser = argparse.ArgumentParser(description="side-by-side benchmark")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", default="1,2", help="worker counts to measure, each a configuration"
+    )
     parser.add_argument("--history", type=int, default=1500)
     parser.add_argument("--only", help="comma-separated scenario names to run")
+    parser.add_argument(
+        "--fakeredis", action="store_true", help="1 worker on the embedded fakeredis instead"
+    )
     args = parser.parse_args(argv)
-    if args.workers > 1 and not os.environ.get("REDIS_URL"):
-        parser.error("--workers > 1 needs REDIS_URL (read sets must be shared)")
+    counts = [int(n) for n in str(args.workers).split(",")]
+    redis_url = None if args.fakeredis else _redis_url(args)
+    if redis_url is None and max(counts) > 1:
+        parser.error("several workers need a real Redis (REDIS_URL, or one on 127.0.0.1:6379)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     secret = os.environ.get("JWT_SECRET", DEV_JWT_SECRET)
     db_name = os.environ.get("MONGODB_DB", "lumetrix_bench")
+    configs: list[dict[str, Any]] = []
     with ExitStack() as stack:
         mongo_url = os.environ.get("MONGODB_URL")
         if not mongo_url:
             embedded = EmbeddedMongo(Path(os.environ.get("DATA_DIR", ".lumetrix-bench")))
             mongo_url = embedded.start()
             stack.callback(embedded.stop)
-        sample_ids = asyncio.run(prepare(mongo_url, db_name, args.history))
-        env = _env(MONGODB_URL=mongo_url, MONGODB_DB=db_name, REDIS_PREFIX="lmxbench:")
-        ports = {"cached": free_port(), "uncached": free_port(), "ceiling": free_port()}
-        bases = {
-            "cached": stack.enter_context(
-                server(_serve_argv(ports["cached"], args.workers), env, ports["cached"])
-            ),
-            "uncached": stack.enter_context(
-                server(
-                    _serve_argv(ports["uncached"], args.workers),
-                    {**env, "LUMETRIX_CACHE": "off"},
-                    ports["uncached"],
-                )
-            ),
-        }
-        page = _fetch(bases["cached"], _get("/training/samples?language=c&limit=20", HEAVY, secret))
-        body = RESULTS / "ceiling-body.json"
-        body.write_bytes(page)
-        bases["ceiling"] = stack.enter_context(
-            server(
-                _ceiling_argv(ports["ceiling"], args.workers),
-                {**env, "BENCH_CEILING_BODY": str(body)},
-                ports["ceiling"],
+        for workers in counts:
+            sample_ids = asyncio.run(prepare(mongo_url, db_name, args.history))
+            results = run_config(
+                args,
+                workers=workers,
+                redis_url=redis_url,
+                mongo_url=mongo_url,
+                db_name=db_name,
+                secret=secret,
+                sample_ids=sample_ids,
             )
-        )
-        wanted = set(args.only.split(",")) if args.only else None
-        results: dict[str, Result] = {}
-        for name, (target, requests) in scenarios(secret, sample_ids).items():
-            if wanted and name not in wanted and name.split(" ")[0] not in wanted:
-                continue
-            run_load(bases[target], requests, connections=args.concurrency, seconds=args.warmup)
-            # Uncached requests take seconds each at this concurrency: measure long enough
-            # for every connection to finish several.
-            seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
-            results[name] = run_load(
-                bases[target], requests, connections=args.concurrency, seconds=seconds
-            )
-            print(
-                f"  {name}: {results[name].rps:.0f} req/s, p99 {results[name].p99_ms:.1f} ms",
-                flush=True,
-            )
-    if wanted:
-        for name, r in results.items():
-            print(name, json.dumps(r.as_dict()))
+            config = {"workers": workers, "redis": "real Redis" if redis_url else "fakeredis"}
+            configs.append(report(results, config, args))
+    if args.only:
         return 0
-    data = report(results, args)
+    data = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "configs": configs,
+    }
     (RESULTS / "bench.json").write_text(json.dumps(data, indent=2))
-    chart(data, RESULTS / "bench.png")
-    print(f"\nwrote {RESULTS / 'bench.json'} and {RESULTS / 'bench.png'}")
+    for config in configs:
+        chart({**data, **config}, RESULTS / f"bench-{config['workers']}w.png")
+    print(f"\nwrote {RESULTS / 'bench.json'} and the charts bench-<n>w.png")
     return 0
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from app.db import Database
 from app.training.curriculum import FALLBACK_AREA
 from app.training.filters import SampleFilter
+from app.training.progress import load_student_progress
 from app.training.queries import reads as read_queries
 from app.training.queries import samples
 from app.training.reconcile import recompute_stats
 from app.training.timefmt import utcnow
+from cache.student_progress import MongoProgress
 
 
 async def seed_history(
@@ -42,5 +45,7 @@ async def seed_history(
             }
         )
     await read_queries.insert_history(db, student, docs)
-    await recompute_stats(db=db, student=student)
+    # Written before the servers under test read this student: nothing kept to invalidate.
+    progress = MongoProgress(functools.partial(load_student_progress, db))
+    await recompute_stats(db=db, progress=progress, student=student)
     return await read_queries.count_of(db, student, language)

@@ -193,7 +193,7 @@ async def test_recompute_stats_rebuilds_what_mark_read_kept(api: Api) -> None:
     kept = await api.db["student_stats"].find_one({"_id": api.student}, {"updated_at": 0})
     # A crash between the progress write and the stats write loses the stats document.
     await api.db["student_stats"].delete_one({"_id": api.student})
-    await recompute_stats(db=api.db, student=api.student)
+    await recompute_stats(db=api.db, progress=api.resources.progress, student=api.student)
     rebuilt = await api.db["student_stats"].find_one({"_id": api.student}, {"updated_at": 0})
     assert rebuilt == kept
     assert rebuilt["total_points"] == 5 and rebuilt["languages"]["c"]["time_spent"] == 40

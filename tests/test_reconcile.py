@@ -21,14 +21,24 @@ async def test_reconcile_repairs_a_corrupted_set_and_stats(api: Api) -> None:
     await client.zadd(key, {ids[3]: 1.0})
     await client.zrem(key, ids[0])
     await api.db["student_stats"].update_one({"_id": api.student}, {"$inc": {"total_points": 40}})
-    report = await reconcile(db=api.db, read_state=api.resources.reads, student=api.student)
+    report = await reconcile(
+        db=api.db,
+        read_state=api.resources.reads,
+        progress=api.resources.progress,
+        student=api.student,
+    )
     assert report.sets_repaired == [f"{api.student}:c"]
     assert report.stats_repaired == [api.student]
     page = (await api.get("/training/samples", language="c", limit=4)).json()["data"]
     assert [s["isRead"] for s in page] == [True, True, False, False]
     stats = await api.db["student_stats"].find_one({"_id": api.student})
     assert stats["total_points"] == 2
-    clean = await reconcile(db=api.db, read_state=api.resources.reads, student=api.student)
+    clean = await reconcile(
+        db=api.db,
+        read_state=api.resources.reads,
+        progress=api.resources.progress,
+        student=api.student,
+    )
     assert clean.sets_repaired == [] and clean.stats_repaired == [] and clean.sets_checked == 1
     metrics = (await api.client.get("/metrics")).text
     assert 'lumetrix_drift_repaired_total{kind="progress_set"}' in metrics

@@ -125,7 +125,7 @@ async def test_recompute_keeps_streak_and_preferences(api: Api) -> None:
         "/training/preferences", json={"leaderboard_opt_out": True}, headers=api.headers()
     )
     before = await api.db["student_stats"].find_one({"_id": api.student}, {"updated_at": 0})
-    await recompute_stats(db=api.db, student=api.student)
+    await recompute_stats(db=api.db, progress=api.resources.progress, student=api.student)
     after = await api.db["student_stats"].find_one({"_id": api.student}, {"updated_at": 0})
     assert after == before
 

@@ -21,11 +21,14 @@ from app.db import PROGRESS, STATS, Database
 from app.student_data import delete_student, export_student
 from app.training.catalog_source import MongoCatalog
 from app.training.mark_read import mark_read, write_visits
+from app.training.progress import load_student_progress
 from app.training.queries import reads as read_queries
 from cache.backend import CacheBackend, create_backend
 from cache.leaderboard import MongoBoards
 from cache.progress import ProgressSets
+from cache.progress_view import ProgressViews
 from cache.reads import CachedReads, MongoReads, ReadState
+from cache.student_progress import CachedProgress, MongoProgress, ProgressSource
 from tests.conftest import REDIS_BACKENDS, SECRET, TEST_REDIS_URL, unique_name
 from tests.test_cli import ROOT, lumetrix
 from tests.test_data_import import db_env, jsonl, sample
@@ -35,12 +38,24 @@ def _mongo_reads(db: Database) -> MongoReads:
     return MongoReads(functools.partial(read_queries.read_times, db))
 
 
-async def _read(db: Database, student: str, sample_id: str, seconds: int, reads: ReadState) -> None:
+def _mongo_progress(db: Database) -> MongoProgress:
+    return MongoProgress(functools.partial(load_student_progress, db))
+
+
+async def _read(
+    db: Database,
+    student: str,
+    sample_id: str,
+    seconds: int,
+    reads: ReadState,
+    progress: ProgressSource | None = None,
+) -> None:
     """One mark-read through the service, on the MongoDB catalog."""
     await mark_read(
         writer=GroupCommit(functools.partial(write_visits, db), window=0, max_size=8),
         catalog=MongoCatalog(db),
         reads=reads,
+        progress=progress or _mongo_progress(db),
         boards=MongoBoards(),
         student=student,
         sample_id=sample_id,
@@ -106,6 +121,8 @@ async def test_delete_student_removes_mongo_docs_and_redis_keys(
 ) -> None:
     sets = ProgressSets(backend, ttl_seconds=3600)
     cached = CachedReads(sets, functools.partial(read_queries.read_times, fresh_db))
+    views = ProgressViews(backend, ttl_seconds=3600, languages=("c", "cpp", "python"))
+    progress = CachedProgress(views, functools.partial(load_student_progress, fresh_db))
     student, other = unique_name("SIDHI"), unique_name("SIDHI")
     await _student_with_reads(fresh_db, tmp_path, student)
     extra = jsonl(tmp_path / "extra.jsonl", [sample("c_ch3_q_3", chapter=3)])
@@ -113,12 +130,18 @@ async def test_delete_student_removes_mongo_docs_and_redis_keys(
     for who in (student, other):
         # read-through installs the read set for c; a first read then bumps its generation
         await cached.read_times(who, "c", ["c_ch1_q_1"])
-        await _read(fresh_db, who, "c_ch3_q_3", 3, cached)
+        await progress.get(who, "c")  # loads the view
+        await _read(fresh_db, who, "c_ch3_q_3", 3, cached, progress)
     assert await sets.members(student, "c") is not None
     assert await backend.client.exists(*sets.keys(student, "c")) == 2
+    view_keys = [*views.keys(student), views.recent_key(student, "c")]
+    assert await backend.client.exists(*view_keys) == 3
 
-    report = await delete_student(db=fresh_db, read_state=cached, student=student)
-    assert (report.progress_docs, report.stats_docs, report.redis_keys) == (3, 1, 2)
+    report = await delete_student(
+        db=fresh_db, read_state=cached, progress=progress, student=student
+    )
+    assert (report.progress_docs, report.stats_docs, report.redis_keys) == (3, 1, 5)
+    assert await backend.client.exists(*view_keys) == 0
     assert await fresh_db[PROGRESS].count_documents({"sidhi_id": student}) == 0
     assert await fresh_db[STATS].count_documents({"_id": student}) == 0
     for language in ("c", "cpp", "python"):
@@ -127,7 +150,7 @@ async def test_delete_student_removes_mongo_docs_and_redis_keys(
     assert await fresh_db[PROGRESS].count_documents({"sidhi_id": other}) == 1
     assert await backend.client.exists(*sets.keys(other, "c")) == 2
 
-    again = await delete_student(db=fresh_db, read_state=cached, student=student)
+    again = await delete_student(db=fresh_db, read_state=cached, progress=progress, student=student)
     assert (again.progress_docs, again.stats_docs, again.redis_keys) == (0, 0, 0)
 
 

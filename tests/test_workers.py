@@ -170,16 +170,27 @@ async def _mark(http: httpx.AsyncClient, base: str, student: str, seconds: int) 
     return res.json()
 
 
+async def _overview(http: httpx.AsyncClient, base: str, student: str) -> Any:
+    res = await http.get(
+        f"{base}/training/my-progress", params={"language": "c"}, headers=_headers(student)
+    )
+    return res.json()["overview"]
+
+
 async def test_a_read_through_one_worker_is_seen_by_the_others(servers: list[str]) -> None:
     student = f"SIDHI_W{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(timeout=10) as http:
-        for base in servers:  # every worker loads the student's read set before the write
+        for base in servers:  # every worker loads the read set and progress view first
             assert await _reads(http, base, student) == [False] * 5
+            assert (await _overview(http, base, student))["samples_read"] == 0
         first = await _mark(http, servers[0], student, 9)
         assert first["is_first_read"] is True and first["points_awarded"] == 2
         for base in servers[1:]:
             for _ in range(6):  # the two-worker server: whichever worker answers
                 assert await _reads(http, base, student) == [False, True, False, False, False]
+                overview = await _overview(http, base, student)
+                assert (overview["samples_read"], overview["points"]) == (1, 2)
+                assert overview["total_time_seconds"] == 9
         again = await _mark(http, servers[1], student, 1)
         assert again["is_first_read"] is False and again["total_points"] == 2
 

@@ -2,8 +2,8 @@
 
 Order of writes, MongoDB first: one upsert on the unique (student, sample) index decides
 the first read; then the student's stats document; then, for a first read, the
-write-throughs to the leaderboards and the student's Redis read set (each repaired by the
-backend's epoch bump if Redis misses it).
+write-throughs to the student's progress view, the leaderboards and the student's Redis
+read set (each repaired by the backend's epoch bump if Redis misses it).
 
 A worker's concurrent mark-reads are group-committed (``app.batching``): ``write_visits``
 writes a batch as one unordered bulk per collection, and each request still gets its own
@@ -29,6 +29,7 @@ from app.training.shapes import MarkReadOut
 from app.training.timefmt import utcnow
 from cache.leaderboard import BoardStore
 from cache.reads import ReadState
+from cache.student_progress import ProgressSource, VisitNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ async def mark_read(
     writer: VisitWriter,
     catalog: CatalogSource,
     reads: ReadState,
+    progress: ProgressSource,
     boards: BoardStore,
     student: str,
     sample_id: str,
@@ -125,6 +127,11 @@ async def mark_read(
     visit = VisitWrite(student, sample, area, time_spent, now)
     written = await writer.submit(visit)
     points = _points(visit) if written.first_read else 0
+    increments = students.visit_update(
+        sample, knowledge_area=area, first_read=written.first_read, time_spent=time_spent, now=now
+    )["$inc"]
+    note = VisitNote(sample_id, written.first_read, now, time_spent, sample["chapter"], area)
+    await progress.record(student, language, increments, note)
     if written.first_read:
         FIRST_READS.inc()
         POINTS.inc(points)

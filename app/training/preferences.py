@@ -11,12 +11,14 @@ from app.training.shapes import PreferencesOut
 from app.training.streaks import zone
 from app.training.timefmt import utcnow
 from cache.leaderboard import BoardStore
+from cache.student_progress import ProgressSource
 
 
 async def update_preferences(
     *,
     db: Database,
     boards: BoardStore,
+    progress: ProgressSource,
     student: str,
     tz: str | None,
     leaderboard_opt_out: bool | None,
@@ -29,6 +31,7 @@ async def update_preferences(
         changes["prefs.leaderboard_opt_out"] = leaderboard_opt_out
     now = utcnow()
     prefs = await students.update_prefs(db, student, changes, now)
+    await progress.invalidate(student)  # the view keeps preferences too
     opted_out = bool(prefs.get("leaderboard_opt_out"))
     if opted_out:
         await leave_boards(boards=boards, student=student, now=now)

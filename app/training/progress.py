@@ -1,8 +1,9 @@
 """Progress service: one sample with the student's visits, chapters with progress, and
 the my-progress overview (counters, areas, recent reads, streak).
 
-Counters come from the student's stats document (kept by mark-read); catalog totals
-from the process's ``CatalogSource``.
+Counters come from the student's ``ProgressSource`` (a Redis view kept by mark-read's
+write-through, or the stats document in MongoDB); catalog totals from the process's
+``CatalogSource``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from app.training.shapes import (
 from app.training.streaks import streak, zone
 from app.training.tables import area_table, chapter_table
 from app.training.timefmt import iso, utcnow
+from cache.student_progress import ProgressSource, StudentProgress
 
 
 def _pct(part: int, whole: int) -> float:
@@ -37,6 +39,14 @@ def _pct(part: int, whole: int) -> float:
 
 def _language_stats(stats: dict[str, Any] | None, language: str) -> dict[str, Any]:
     return ((stats or {}).get("languages") or {}).get(language) or {}
+
+
+async def load_student_progress(db: Database, student: str) -> StudentProgress:
+    """From MongoDB: the stats document, and the progress documents of every language's
+    recent first reads (unique-index lookups)."""
+    stats = await students.get(db, student) or {}
+    ids = [r["sample_id"] for rows in (stats.get("recent") or {}).values() for r in rows]
+    return StudentProgress(stats, await read_queries.of_samples(db, student, ids) if ids else {})
 
 
 async def sample_detail(
@@ -58,11 +68,12 @@ async def sample_detail(
 
 
 async def chapters(
-    *, db: Database, catalog: CatalogSource, student: str, language: Language
+    *, catalog: CatalogSource, progress: ProgressSource, student: str, language: Language
 ) -> ChaptersOut:
     """Each chapter of a language with its totals and the student's reads."""
     table = await catalog.derived(language, "chapters", chapter_table)
-    mine = _language_stats(await students.get(db, student), language).get("chapters", {})
+    found = await progress.get(student, language)
+    mine = _language_stats(found.stats, language).get("chapters", {})
     rows: list[Chapter] = []
     for chapter in table:
         read = int(mine.get(str(chapter["chapter"]), {}).get("read", 0))
@@ -102,8 +113,8 @@ def _recent(rows: list[dict[str, Any]]) -> list[RecentRead]:
 
 async def my_progress(
     *,
-    db: Database,
     catalog: CatalogSource,
+    progress: ProgressSource,
     student: str,
     language: Language,
     tz: str | None,
@@ -114,10 +125,9 @@ async def my_progress(
     now = utcnow()
     chapter_rows = await catalog.derived(language, "chapters", chapter_table)
     area_rows = await catalog.derived(language, "areas", area_table)
-    stats = await students.get(db, student) or {}
+    stats, details = await progress.get(student, language)
     mine = _language_stats(stats, language)
     latest = list(reversed((stats.get("recent") or {}).get(language) or []))
-    details = await read_queries.of_samples(db, student, [r["sample_id"] for r in latest])
     recent = [details[r["sample_id"]] for r in latest if r["sample_id"] in details]
     total = sum(c["total_questions"] for c in chapter_rows)
     read, seconds = int(mine.get("read", 0)), int(mine.get("time_spent", 0))

@@ -12,15 +12,14 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from app.db import Database
 from app.training.catalog_source import CatalogSource, SampleDoc
 from app.training.curriculum import DIFFICULTIES, Language
 from app.training.filters import SampleFilter
-from app.training.queries import students
 from app.training.read_state import enrich, unread
 from app.training.shapes import NextOut, RandomOut
 from app.training.tables import chapter_table
 from cache.reads import ReadState
+from cache.student_progress import ProgressSource
 
 _LEVEL = {name: i for i, name in enumerate(DIFFICULTIES)}
 
@@ -55,12 +54,17 @@ def _choose(rows: Sequence[SampleDoc], reads: set[str]) -> SampleDoc | None:
 
 
 async def next_sample(
-    *, db: Database, catalog: CatalogSource, reads: ReadState, student: str, language: Language
+    *,
+    catalog: CatalogSource,
+    reads: ReadState,
+    progress: ProgressSource,
+    student: str,
+    language: Language,
 ) -> NextOut:
     """The sample to read next with its chapter; ``data`` null when every sample of the
     language is read."""
     chapters = await catalog.derived(language, "chapters", chapter_table)
-    stats = await students.get(db, student)
+    stats = (await progress.get(student, language)).stats
     counted = (((stats or {}).get("languages") or {}).get(language) or {}).get("chapters") or {}
     for chapter in chapters:
         number = chapter["chapter"]

@@ -1,5 +1,6 @@
 """Derived state rebuilt from ``sample_progress`` (the source of truth): each student's
-stats document, and the Redis read sets, compared, repaired and reported."""
+stats document (and with it their Redis progress view), and the Redis read sets,
+compared, repaired and reported."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.training.curriculum import LANGUAGES
 from app.training.queries import reads, students
 from app.training.timefmt import utcnow
 from cache.reads import ReadState, SetCheck
+from cache.student_progress import ProgressSource
 
 DRIFT = Counter("lumetrix_drift_repaired_total", "Drift found and repaired by reconcile.", ["kind"])
 _DERIVED_ONLY = ("updated_at", "prefs")
@@ -40,10 +42,14 @@ async def derived_stats(db: Database, student: str) -> dict[str, Any]:
     return doc
 
 
-async def recompute_stats(*, db: Database, student: str) -> dict[str, Any]:
-    """Overwrite a student's stats document with ``derived_stats`` (preferences kept)."""
+async def recompute_stats(
+    *, db: Database, progress: ProgressSource, student: str
+) -> dict[str, Any]:
+    """Overwrite a student's stats document with ``derived_stats`` (preferences kept); the
+    student's progress view reloads from it."""
     doc = await derived_stats(db, student)
     await students.replace(db, student, doc, utcnow())
+    await progress.invalidate(student)
     return doc
 
 
@@ -75,7 +81,11 @@ def _comparable(doc: dict[str, Any] | None) -> dict[str, Any]:
 
 
 async def reconcile(
-    *, db: Database, read_state: ReadState, student: str | None = None
+    *,
+    db: Database,
+    read_state: ReadState,
+    progress: ProgressSource,
+    student: str | None = None,
 ) -> ReconcileReport:
     """Check one student (or every student with reads); repair what drifted."""
     report = ReconcileReport()
@@ -84,6 +94,7 @@ async def reconcile(
         derived = await derived_stats(db, sid)
         if _comparable(await students.get(db, sid)) != _comparable(derived):
             await students.replace(db, sid, derived, utcnow())
+            await progress.invalidate(sid)
             report.stats_repaired.append(sid)
             DRIFT.labels("stats").inc()
         for language in LANGUAGES if not report.redis_unavailable else ():

@@ -127,6 +127,7 @@ async def mark_read(
         writer=res.visits,
         catalog=res.catalog,
         reads=res.reads,
+        progress=res.progress,
         boards=res.boards,
         student=student.id,
         sample_id=sample_id,
@@ -144,7 +145,7 @@ async def mark_read(
 async def get_chapters(student: CurrentStudent, res: Res, language: ValidLanguage) -> Response:
     """Each chapter's totals by type and difficulty, read count and percentage."""
     body = await progress.chapters(
-        db=res.db, catalog=res.catalog, student=student.id, language=language
+        catalog=res.catalog, progress=res.progress, student=student.id, language=language
     )
     return student_response(body)
 
@@ -252,8 +253,8 @@ async def get_my_progress(
     """Overview with points, every chapter and area (0 where unread), last 10 reads, and the
     daily streak (in ``tz``, else the stored preference, else UTC)."""
     body = await progress.my_progress(
-        db=res.db,
         catalog=res.catalog,
+        progress=res.progress,
         student=student.id,
         language=language,
         tz=tz,
@@ -299,7 +300,11 @@ async def get_next(student: CurrentStudent, res: Res, language: ValidLanguage) -
     """The lowest unfinished chapter's unread sample in the weakest knowledge area, at the
     difficulty just above the hardest read there; ``data`` null when all are read."""
     body = await recommend.next_sample(
-        db=res.db, catalog=res.catalog, reads=res.reads, student=student.id, language=language
+        catalog=res.catalog,
+        reads=res.reads,
+        progress=res.progress,
+        student=student.id,
+        language=language,
     )
     return student_response(body)
 
@@ -315,6 +320,7 @@ async def put_preferences(student: CurrentStudent, res: Res, body: PreferencesIn
     result = await preferences.update_preferences(
         db=res.db,
         boards=res.boards,
+        progress=res.progress,
         student=student.id,
         tz=body.tz,
         leaderboard_opt_out=body.leaderboard_opt_out,

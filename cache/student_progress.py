@@ -1,0 +1,172 @@
+"""A student's progress as the services read it: counters, preferences, streak buckets
+and recent reads, from the student's Redis view (``cache.progress_view``) with MongoDB
+behind it.
+
+``CachedProgress`` answers from the view in one round trip, loads it from MongoDB through
+the given loader on a miss, and answers from MongoDB alone while Redis fails;
+``MongoProgress`` always asks the loader (``LUMETRIX_CACHE=off``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+
+from app.training.timefmt import from_ms, to_ms
+from cache.progress_view import ProgressViews, decode_fields, encode_fields
+
+
+class StudentProgress(NamedTuple):
+    """A student's stats document (``recent`` holding one language's newest first reads,
+    with datetimes) and the progress documents of those reads, by sample id."""
+
+    stats: dict[str, Any]
+    details: dict[str, dict[str, Any]]
+
+
+class ProgressLoader(Protocol):
+    """MongoDB's answer: the stats document and the details of every language's recent
+    first reads."""
+
+    def __call__(self, student: str) -> Awaitable[StudentProgress]:
+        """Query ``student_stats`` and ``sample_progress``."""
+        ...
+
+
+class ProgressSource(Protocol):
+    """A student's progress as the services read and keep it."""
+
+    async def get(self, student: str, language: str) -> StudentProgress:
+        """Counters, preferences, streak buckets and the recent reads of ``language``."""
+        ...
+
+    async def record(
+        self, student: str, language: str, increments: Mapping[str, int], visit: VisitNote
+    ) -> None:
+        """Write-through of a visit MongoDB already holds."""
+        ...
+
+    async def invalidate(self, student: str) -> None:
+        """Forget what is kept after a change that is not a visit."""
+        ...
+
+    async def forget(self, student: str) -> int:
+        """Delete what is kept (raises CacheUnavailable when Redis fails)."""
+        ...
+
+
+class VisitNote(NamedTuple):
+    """What the view keeps of a visit beyond the counters."""
+
+    sample_id: str
+    first_read: bool
+    at: datetime
+    time_spent: int
+    chapter: Any
+    knowledge_area: Any
+
+
+class MongoProgress:
+    """Every answer from MongoDB; nothing kept."""
+
+    def __init__(self, loader: ProgressLoader) -> None:
+        self.loader = loader
+
+    async def get(self, student: str, language: str) -> StudentProgress:
+        """The loader's answer."""
+        return await self.loader(student)
+
+    async def record(
+        self, student: str, language: str, increments: Mapping[str, int], visit: VisitNote
+    ) -> None:
+        """Nothing to write through."""
+
+    async def invalidate(self, student: str) -> None:
+        """Nothing kept."""
+
+    async def forget(self, student: str) -> int:
+        """Nothing kept."""
+        return 0
+
+
+class CachedProgress:
+    """Redis views, loaded from MongoDB on a miss, bypassed while Redis fails."""
+
+    def __init__(self, views: ProgressViews, loader: ProgressLoader) -> None:
+        self.views = views
+        self.loader = loader
+
+    async def _load(self, student: str) -> StudentProgress:
+        token = await self.views.begin_load(student)
+        found = await self.loader(student)
+        recent = found.stats.get("recent") or {}
+        details = {
+            sid: {
+                **doc,
+                "read_at": to_ms(doc["read_at"]) if doc.get("read_at") else 0,
+                "last_revisited": to_ms(doc["last_revisited"]) if doc.get("last_revisited") else 0,
+            }
+            for sid, doc in found.details.items()
+        }
+        pairs = {
+            lang: [(float(to_ms(r["read_at"])), str(r["sample_id"])) for r in rows]
+            for lang, rows in recent.items()
+        }
+        fields = encode_fields(found.stats, details)
+        # If the install fails the answer is still right; the next request loads again.
+        await self.views.backend.best_effort(lambda: self.views.load(student, fields, pairs, token))
+        return found
+
+    async def get(self, student: str, language: str) -> StudentProgress:
+        """One round trip on a hit."""
+
+        async def cached() -> StudentProgress:
+            found = await self.views.read(student, language)
+            if found is None:
+                return await self._load(student)
+            fields, latest = found
+            stats, raw = decode_fields(fields)
+            stats["recent"] = {
+                language: [{"sample_id": m, "read_at": from_ms(s)} for m, s in latest]
+            }
+            details = {
+                sid: {
+                    **doc,
+                    "sample_id": sid,
+                    "read_at": from_ms(doc["read_at"]) if doc.get("read_at") else None,
+                    "last_revisited": (
+                        from_ms(doc["last_revisited"]) if doc.get("last_revisited") else None
+                    ),
+                }
+                for sid, doc in raw.items()
+            }
+            return StudentProgress(stats, details)
+
+        return await self.views.backend.or_else(cached, lambda: self.loader(student))
+
+    async def record(
+        self, student: str, language: str, increments: Mapping[str, int], visit: VisitNote
+    ) -> None:
+        """Counters and recent details; a failure is repaired by the epoch bump."""
+        await self.views.backend.best_effort(
+            lambda: self.views.record(
+                student,
+                language,
+                increments,
+                sample_id=visit.sample_id,
+                first_read=visit.first_read,
+                now_ms=to_ms(visit.at),
+                time_spent=visit.time_spent,
+                chapter=visit.chapter,
+                knowledge_area=visit.knowledge_area,
+            )
+        )
+
+    async def invalidate(self, student: str) -> None:
+        """Best effort: a failure is repaired by the epoch bump when Redis returns."""
+        await self.views.backend.best_effort(lambda: self.views.invalidate(student))
+
+    async def forget(self, student: str) -> int:
+        """May raise CacheUnavailable: a deletion must not pass silently."""
+        return await self.views.forget(student)
