@@ -23,11 +23,12 @@ from app.training.curriculum import LANGUAGES, Language
 _bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims sub, cid, exp")
 
 
-async def _resources(request: Request) -> Resources:
+async def request_resources(request: Request) -> Resources:
+    """The resources of the app serving ``request``."""
     return resources_of(request.app)
 
 
-Res = Annotated[Resources, Depends(_resources)]
+Res = Annotated[Resources, Depends(request_resources)]
 
 
 async def current_student(
@@ -50,7 +51,7 @@ async def current_student(
 CurrentStudent = Annotated[Student, Depends(current_student)]
 
 
-def _checked(language: str) -> Language:
+def language_or_400(language: str) -> Language:
     """The language if the catalog knows it (case-sensitive), else a 400 naming them."""
     for known in LANGUAGES:
         if language == known:
@@ -72,7 +73,7 @@ async def valid_language(
     ],
 ) -> Language:
     """The required ``language`` query parameter, or a 400."""
-    return _checked(language)
+    return language_or_400(language)
 
 
 async def optional_language(
@@ -86,7 +87,7 @@ async def optional_language(
     ] = None,
 ) -> Language | None:
     """The optional ``language`` query parameter, or a 400."""
-    return None if language is None else _checked(language)
+    return None if language is None else language_or_400(language)
 
 
 ValidLanguage = Annotated[Language, Depends(valid_language)]

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from app import ops
 from app.deps import current_student
 from app.errors import install_error_handlers
+from app.lean import LeanPath
 from app.observability import RequestContext, configure_logging
 from app.resources import open_resources
 from app.settings import Settings, get_settings
@@ -70,5 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for route in training_router.routes
         if isinstance(route, APIRoute)
     }
+    if settings.lean_path:
+        # Inside RequestContext: lean answers get request ids, metrics and the access log.
+        app.add_middleware(LeanPath, routes=training_router.routes, prefix="/training")
     app.add_middleware(RequestContext, access_log=settings.access_log, templates=templates)
     return app

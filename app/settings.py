@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     streak_min_reads: int = Field(
         default=1, ge=1, description="First reads a day needs to count towards a streak."
     )
+    lean_path: bool = Field(
+        default=True,
+        description="Serve the hot GET routes without FastAPI's dependency machinery.",
+    )
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
     mongo_timeout_ms: int = Field(

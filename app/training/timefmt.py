@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import overload
 
@@ -17,6 +18,8 @@ def to_ms(moment: datetime) -> int:
     return round(moment.timestamp() * 1000)
 
 
+# A student's read times recur on every page they load: convert each once per process.
+@functools.lru_cache(maxsize=16384)
 def from_ms(ms: float) -> datetime:
     """Aware UTC datetime from epoch milliseconds."""
     return datetime.fromtimestamp(ms / 1000, UTC)
@@ -28,8 +31,11 @@ def iso(moment: datetime) -> str: ...
 def iso(moment: datetime | None) -> str | None: ...
 def iso(moment: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds and a ``Z``, or None."""
-    if moment is None:
-        return None
+    return None if moment is None else _iso(moment)
+
+
+@functools.lru_cache(maxsize=16384)
+def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:  # a naive value from an old writer is UTC by convention
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
