@@ -67,6 +67,12 @@ redis.call('PEXPIRE', KEYS[3], ARGV[1])
 return 1
 """
 
+# KEYS: view, recent(lang), epoch. One command for my-progress: fields, recent, epoch.
+_READ = """
+return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'),
+  redis.call('GET', KEYS[3])}
+"""
+
 # KEYS: view, gen, recent zsets... ARGV: generation, ttl ms, started ms, n fields,
 # field/value pairs, then per recent key: count, score/member pairs.
 _LOAD = """
@@ -143,6 +149,7 @@ class ProgressViews:
         self.backend = backend
         self.ttl_ms = ttl_seconds * 1000
         self.languages = tuple(languages)
+        self._read = backend.client.register_script(_READ)
 
     def keys(self, student: str) -> tuple[str, str]:
         """The view hash and its generation key."""
@@ -159,21 +166,14 @@ class ProgressViews:
         """(hash fields decoded, recent (sample, read_at ms) oldest first) in one round
         trip; None when the view is not loaded or older than the progress epoch."""
         key, _ = self.keys(student)
-        recent = self.recent_key(student, language)
-        epoch_key = self.backend.epoch_key
-
-        async def op(r: Any) -> list[Any]:
-            async with r.pipeline(transaction=False) as pipe:
-                pipe.hgetall(key)
-                pipe.zrange(recent, 0, -1, withscores=True)
-                pipe.get(epoch_key)
-                return list(await pipe.execute())
-
-        fields, latest, epoch = await self.backend.call(op)
+        keys = [key, self.recent_key(student, language), self.backend.epoch_key]
+        # One EVALSHA answering flat lists: no pipeline, no per-reply callbacks.
+        flat, latest, epoch = await self.backend.call(lambda r: self._read(keys=keys, client=r))
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
         loaded = fields.pop(SENTINEL, None)
         if loaded is None or (epoch is not None and float(loaded) <= float(epoch)):
             return None
-        return fields, [(m, float(s)) for m, s in latest]
+        return fields, [(m, float(s)) for m, s in zip(latest[::2], latest[1::2], strict=True)]
 
     async def begin_load(self, student: str) -> tuple[str, str]:
         """(generation, Redis time in ms): read both before the MongoDB snapshot."""
