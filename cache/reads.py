@@ -15,6 +15,7 @@ from typing import Protocol
 
 from app.training.timefmt import from_ms, to_ms
 from cache.progress import ProgressSets
+from cache.singleflight import SingleFlight
 
 
 class ReadLoader(Protocol):
@@ -98,17 +99,36 @@ class CachedReads:
     def __init__(self, sets: ProgressSets, loader: ReadLoader) -> None:
         self.sets = sets
         self.loader = loader
+        # Concurrent misses of one set share one load: 50 requests of a student whose set
+        # expired otherwise read their whole history from MongoDB 50 times at once.
+        self._loads = SingleFlight()
 
     async def _load(self, student: str, language: str) -> dict[str, datetime]:
-        """Read the whole set from MongoDB and install it (see ``ProgressSets.load``)."""
+        """Read the whole set from MongoDB and install it, sharing a load under way."""
+        entries, installed = await self._loads.run(
+            (student, language), lambda: self._load_now(student, language)
+        )
+        if installed:
+            return entries
+        # The shared load raced a write (its install was refused): a request that joined
+        # it after that write must not miss it, so read again, alone.
+        entries, _ = await self._load_now(student, language)
+        return entries
+
+    async def _load_now(self, student: str, language: str) -> tuple[dict[str, datetime], bool]:
+        """Read the whole set from MongoDB and install it (see ``ProgressSets.load``);
+        whether the install happened."""
         token = await self.sets.begin_load(student, language)
         entries = await self.loader(student, language)
         scores = {k: to_ms(v) for k, v in entries.items()}
-        # If the install fails the answer is still right; the next request loads again.
-        await self.sets.backend.best_effort(
-            lambda: self.sets.load(student, language, scores, token)
+
+        async def refused() -> bool:
+            return False  # the answer is still right; the next request loads again
+
+        installed = await self.sets.backend.or_else(
+            lambda: self.sets.load(student, language, scores, token), refused
         )
-        return entries
+        return entries, installed
 
     async def read_times(
         self, student: str, language: str, sample_ids: Sequence[str]

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 from app.training.timefmt import from_ms, to_ms
 from cache.progress_view import ProgressViews, decode_fields, encode_fields
+from cache.singleflight import SingleFlight
 
 
 class StudentProgress(NamedTuple):
@@ -96,8 +97,19 @@ class CachedProgress:
     def __init__(self, views: ProgressViews, loader: ProgressLoader) -> None:
         self.views = views
         self.loader = loader
+        self._loads = SingleFlight()  # concurrent misses of one view share one load
 
     async def _load(self, student: str) -> StudentProgress:
+        """Load the view from MongoDB, sharing a load under way (see ``CachedReads``)."""
+        found, installed = await self._loads.run(student, lambda: self._load_now(student))
+        if installed:
+            return found
+        found, _ = await self._load_now(student)  # the shared load raced a visit
+        return found
+
+    async def _load_now(self, student: str) -> tuple[StudentProgress, bool]:
+        """Read the student's progress from MongoDB and install it as the view (unless a
+        visit was recorded meanwhile); whether the install happened."""
         token = await self.views.begin_load(student)
         found = await self.loader(student)
         recent = found.stats.get("recent") or {}
@@ -114,9 +126,14 @@ class CachedProgress:
             for lang, rows in recent.items()
         }
         fields = encode_fields(found.stats, details)
-        # If the install fails the answer is still right; the next request loads again.
-        await self.views.backend.best_effort(lambda: self.views.load(student, fields, pairs, token))
-        return found
+
+        async def refused() -> bool:
+            return False  # the answer is still right; the next request loads again
+
+        installed = await self.views.backend.or_else(
+            lambda: self.views.load(student, fields, pairs, token), refused
+        )
+        return found, installed
 
     async def get(self, student: str, language: str) -> StudentProgress:
         """One round trip on a hit."""

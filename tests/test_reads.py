@@ -1,0 +1,77 @@
+"""Read-state lookups (``cache.reads``): concurrent misses share one load from MongoDB, and
+a request that joins a load which raced a write still sees that write."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Sequence
+from datetime import datetime
+
+from app.training.queries import reads as read_queries
+from app.training.queries.reads import upsert_read
+from app.training.timefmt import utcnow
+from cache.progress import ProgressSets
+from cache.reads import CachedReads
+from tests.conftest import Api
+
+
+class Loader:
+    """The real MongoDB query, counted; the first full load can be held after it read."""
+
+    def __init__(self, api: Api) -> None:
+        self.query = functools.partial(read_queries.read_times, api.db)
+        self.full_loads = 0
+        self.hold: asyncio.Event | None = None
+        self.read_done = asyncio.Event()
+
+    async def __call__(
+        self, student: str, language: str, sample_ids: Sequence[str] | None = None
+    ) -> dict[str, datetime]:
+        found = await self.query(student, language, sample_ids)
+        if sample_ids is None:
+            self.full_loads += 1
+            self.read_done.set()
+            if self.hold is not None and self.full_loads == 1:
+                await self.hold.wait()
+        return found
+
+
+async def _ids(api: Api, n: int) -> list[str]:
+    page = (await api.get("/training/samples", language="c", limit=n)).json()
+    return [s["sample_id"] for s in page["data"]]
+
+
+async def test_concurrent_misses_share_one_load(api: Api) -> None:
+    ids = await _ids(api, 5)
+    for sid in ids[:3]:
+        await api.post(f"/training/samples/{sid}/mark-read", time_spent=2)
+    loader = Loader(api)
+    reads = CachedReads(ProgressSets(api.backend, ttl_seconds=600), loader)
+    await reads.sets.forget(api.student, "c")
+    answers = await asyncio.gather(*(reads.read_times(api.student, "c", ids) for _ in range(20)))
+    assert loader.full_loads == 1
+    assert all(set(a) == set(ids[:3]) for a in answers)
+
+
+async def test_a_request_joining_a_load_that_raced_a_write_sees_the_write(api: Api) -> None:
+    ids = await _ids(api, 3)
+    loader = Loader(api)
+    loader.hold = asyncio.Event()
+    reads = CachedReads(ProgressSets(api.backend, ttl_seconds=600), loader)
+    await reads.sets.forget(api.student, "c")  # listing the ids loaded it
+    owner = asyncio.create_task(reads.read_times(api.student, "c", ids))
+    await asyncio.wait_for(loader.read_done.wait(), 10)  # the owner read MongoDB: no reads
+    sample = (await api.get(f"/training/samples/{ids[0]}")).json()["data"]
+    now = utcnow()
+    assert await upsert_read(
+        api.db, student=api.student, sample=sample, knowledge_area="basics", time_spent=1, now=now
+    )
+    await reads.record(api.student, "c", ids[0], now)  # bumps the generation
+    joiner = asyncio.create_task(reads.read_times(api.student, "c", ids))
+    await asyncio.sleep(0.05)
+    loader.hold.set()
+    owner_saw, joiner_saw = await asyncio.wait_for(asyncio.gather(owner, joiner), 10)
+    assert set(joiner_saw) == {ids[0]}  # it started after the write: it must see it
+    assert set(owner_saw) == {ids[0]}  # the refused install made the owner read again too
+    assert loader.full_loads == 3
