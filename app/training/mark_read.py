@@ -39,6 +39,7 @@ class Written:
     first_read: bool
     total_points: int  # the student's total right after this visit's update
     opted_out: bool  # hidden from leaderboards
+    increments: dict[str, int]  # the stats counters it moved (the progress view's too)
 
 
 VisitWriter = GroupCommit[VisitWrite, Written]
@@ -83,6 +84,7 @@ async def write_visits(db: Database, visits: Sequence[VisitWrite]) -> list[Writt
         for i in ok
     ]
     applied = dict(zip(ok, await students.apply_visits(db, updates), strict=True))
+    increments = {i: update["$inc"] for i, (_, update) in zip(ok, updates, strict=True)}
     docs = await students.points_and_prefs(db, {visits[i].student for i in ok})
     # Updates apply in batch order: a visit's total is the final one less what the same
     # student's later first reads in this batch added.
@@ -97,6 +99,7 @@ async def write_visits(db: Database, visits: Sequence[VisitWrite]) -> list[Writt
             first_read=firsts[i] is True,
             total_points=int(doc.get("total_points", 0)) - later[visit.student],
             opted_out=bool((doc.get("prefs") or {}).get("leaderboard_opt_out")),
+            increments=increments[i],
         )
         if firsts[i] is True:
             later[visit.student] += _points(visit)
@@ -127,11 +130,8 @@ async def mark_read(
     visit = VisitWrite(student, sample, area, time_spent, now)
     written = await writer.submit(visit)
     points = _points(visit) if written.first_read else 0
-    increments = students.visit_update(
-        sample, knowledge_area=area, first_read=written.first_read, time_spent=time_spent, now=now
-    )["$inc"]
     note = VisitNote(sample_id, written.first_read, now, time_spent, sample["chapter"], area)
-    await progress.record(student, language, increments, note)
+    await progress.record(student, language, written.increments, note)
     if written.first_read:
         FIRST_READS.inc()
         POINTS.inc(points)
