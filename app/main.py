@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from app import ops
 from app.deps import current_student
+from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.lean import LeanPath
 from app.observability import RequestContext, configure_logging
@@ -62,7 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "<JWT>` (HS256; claims `sub`, `cid`, `exp`) and `X-Client-Id` equal to `cid`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
     app.include_router(training_router, prefix="/training", dependencies=[Depends(current_student)])
     app.include_router(ops.router)
