@@ -101,7 +101,8 @@ IfNoneMatch = Annotated[
 
 async def _etag_or_304(res: Resources, if_none_match: str | None) -> str:
     etag = catalog_etag(await res.catalog.version())
-    if if_none_match and (if_none_match.strip() == "*" or etag in if_none_match):
+    # If-None-Match compares weakly (RFC 9110 13.1.2): a client's W/"…" or "…" both match.
+    if if_none_match and (if_none_match.strip() == "*" or etag[2:] in if_none_match):
         raise NotModified(etag)
     return etag
 

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from starlette_compress import CompressMiddleware
 
 from app import ops
 from app.deps import current_student
@@ -75,8 +77,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for route in training_router.routes
         if isinstance(route, APIRoute)
     }
+    # Each add_middleware wraps what is there: the last added runs first on a request.
     if settings.lean_path:
         # Inside RequestContext: lean answers get request ids, metrics and the access log.
         app.add_middleware(LeanPath, routes=training_router.routes, prefix="/training")
+    if settings.compression:
+        app.add_middleware(CompressMiddleware, minimum_size=settings.compress_min_size)
+    if settings.cors_origins:
+        # Outside auth and the lean path: a preflight carries no token and is answered here.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-Client-Id", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "Retry-After", "X-Request-Id", "Warning"],
+            max_age=600,
+        )
     app.add_middleware(RequestContext, access_log=settings.access_log, templates=templates)
     return app

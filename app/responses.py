@@ -30,8 +30,9 @@ def student_response(payload: Any, *, status_code: int = 200) -> Response:
 
 
 def catalog_etag(version: int) -> str:
-    """The ETag of every catalog answer at a catalog version."""
-    return f'"catalog-v{version}"'
+    """The ETag of every catalog answer at a catalog version: weak, since the bytes differ
+    with the content encoding (gzip, br, zstd) while the data is the same."""
+    return f'W/"catalog-v{version}"'
 
 
 def catalog_response(payload: Any, etag: str) -> Response:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Only ever used in development; production refuses to start with it.
 DEV_JWT_SECRET = "lumetrix-development-secret-change-me-0000"
@@ -57,6 +58,17 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API, comma-separated exact origins "
+        "(scheme://host[:port]); empty: no CORS headers at all.",
+    )
+    compression: bool = Field(
+        default=True, description="Compress answers (zstd, br or gzip, as the client asks)."
+    )
+    compress_min_size: int = Field(
+        default=1024, ge=0, description="Answers smaller than this many bytes go uncompressed."
+    )
     mongo_timeout_ms: int = Field(
         default=3000, ge=100, description="MongoDB server-selection / connect timeout, ms."
     )
@@ -74,6 +86,27 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         """``REDIS_URL=`` (empty) means unset, as a shell user would expect."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        """``CORS_ORIGINS=https://a.example,https://b.example``: each an exact origin."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                parts = urlsplit(str(origin))
+                if (
+                    parts.scheme not in ("http", "https")
+                    or not parts.netloc
+                    or "*" in str(origin)
+                    or str(origin) != f"{parts.scheme}://{parts.netloc}"
+                ):
+                    raise ValueError(
+                        f"CORS_ORIGINS: {origin!r} is not an exact origin like "
+                        "https://app.example.com (no path, no trailing slash, no wildcard)"
+                    )
+        return value
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -134,9 +134,14 @@ async def prepare(mongo_url: str, db_name: str, history: int) -> list[str]:
         await client.close()
 
 
-def _get(path: str, student: str, secret: str) -> Request:
+def _get(path: str, student: str, secret: str, encoding: str = "identity") -> Request:
     token = mint_token(secret, sub=student, client_id="bench", ttl=3600)
-    return Request("GET", path, {"Authorization": f"Bearer {token}", "X-Client-Id": "bench"})
+    headers = {"Authorization": f"Bearer {token}", "X-Client-Id": "bench"}
+    return Request("GET", path, headers | {"Accept-Encoding": encoding})
+
+
+PAGE_100 = "/training/samples?language=c&limit=100"
+ENCODINGS = ("identity", "gzip", "br", "zstd")
 
 
 def scenarios(secret: str, sample_ids: list[str]) -> dict[str, tuple[str, list[Request]]]:
@@ -167,6 +172,11 @@ def scenarios(secret: str, sample_ids: list[str]) -> dict[str, tuple[str, list[R
         "my-progress": ("cached", [_get("/training/my-progress?language=c", HEAVY, secret)]),
         "chapters": ("cached", [_get("/training/chapters?language=c", HEAVY, secret)]),
         "next": ("cached", [_get("/training/next?language=c", HEAVY, secret)]),
+        # The same 100-sample page in each encoding: what compression costs in CPU.
+        **{
+            f"page100 {encoding}": ("cached", [_get(PAGE_100, HEAVY, secret, encoding)])
+            for encoding in ENCODINGS
+        },
         "leaderboard": (
             "cached",
             [
@@ -221,6 +231,10 @@ def report(results: dict[str, Result], config: dict[str, Any], args: argparse.Na
         ),
         "my-progress / cached (rps)": ("my-progress", "samples cached (1500 reads)", "rps"),
         "chapters / cached (rps)": ("chapters", "samples cached (1500 reads)", "rps"),
+        **{
+            f"page100 {e} / identity (rps)": (f"page100 {e}", "page100 identity", "rps")
+            for e in ENCODINGS[1:]
+        },
     }
     for label, (top, bottom, field) in pairs.items():
         if cached is not None and top in results and bottom in results:
@@ -228,6 +242,8 @@ def report(results: dict[str, Result], config: dict[str, Any], args: argparse.Na
     print()
     for name, value in ratios.items():
         print(f"{name:<32}{value:>9.2f}")
+    for encoding, size in config.get("page100_bytes", {}).items():
+        print(f"{'page100 bytes, ' + encoding:<32}{size:>9}")
     return {**config, "results": {k: v.as_dict() for k, v in results.items()}, "ratios": ratios}
 
 
@@ -295,8 +311,10 @@ def run_config(
     db_name: str,
     secret: str,
     sample_ids: list[str],
+    sizes: dict[str, int],
 ) -> dict[str, Result]:
-    """Start the three servers for one configuration and load every wanted scenario."""
+    """Start the three servers for one configuration and load every wanted scenario;
+    ``sizes`` gets the 100-sample page's bytes on the wire in each encoding."""
     prefix = f"lmxbench:{os.getpid()}:{workers}w:"
     env = _env(MONGODB_URL=mongo_url, MONGODB_DB=db_name, REDIS_PREFIX=prefix, MARK_READ_RATE="0")
     env.pop("REDIS_URL", None)
@@ -320,6 +338,12 @@ def run_config(
             }
             page = _fetch(
                 bases["cached"], _get("/training/samples?language=c&limit=20", HEAVY, secret)
+            )
+            sizes.update(
+                {
+                    e: len(_fetch(bases["cached"], _get(PAGE_100, HEAVY, secret, e)))
+                    for e in ENCODINGS
+                }
             )
             body = RESULTS / "ceiling-body.json"
             body.write_bytes(page)
@@ -383,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.callback(embedded.stop)
         for workers in counts:
             sample_ids = asyncio.run(prepare(mongo_url, db_name, args.history))
+            sizes: dict[str, int] = {}
             results = run_config(
                 args,
                 workers=workers,
@@ -391,8 +416,13 @@ def main(argv: list[str] | None = None) -> int:
                 db_name=db_name,
                 secret=secret,
                 sample_ids=sample_ids,
+                sizes=sizes,
             )
-            config = {"workers": workers, "redis": "real Redis" if redis_url else "fakeredis"}
+            config = {
+                "workers": workers,
+                "redis": "real Redis" if redis_url else "fakeredis",
+                "page100_bytes": sizes,
+            }
             configs.append(report(results, config, args))
     if args.only:
         return 0
