@@ -24,7 +24,7 @@ from app.embedded import EmbeddedMongo
 from app.settings import Settings
 from app.training.catalog_source import CatalogSource, MongoCatalog
 from app.training.curriculum import LANGUAGES
-from app.training.mark_read import VisitWriter, write_visits
+from app.training.mark_read import VisitCommitter, VisitWriter
 from app.training.progress import load_student_progress
 from app.training.queries import meta, reads
 from cache.backend import CacheBackend, create_backend
@@ -93,6 +93,7 @@ async def open_resources(
             retry_after=settings.redis_retry_after,
             prefix=settings.redis_prefix,
         )
+        await backend.worker_started()
         layer = build_layer(
             backend,
             enabled=settings.cache_enabled,
@@ -111,7 +112,7 @@ async def open_resources(
             window=settings.mark_read_window,
         )
         visits: VisitWriter = GroupCommit(
-            functools.partial(write_visits, db),
+            VisitCommitter(db),
             window=settings.mark_read_batch_window,
             max_size=settings.mark_read_batch_max,
         )

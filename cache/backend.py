@@ -140,6 +140,17 @@ class CacheBackend:
         except CacheUnavailable:
             pass
 
+    async def worker_started(self) -> None:
+        """Bump the progress epoch as a worker starts. A worker killed after a MongoDB
+        commit but before its write-throughs left per-student caches (read sets, progress
+        views, boards) short of that write; no one knows whose. Every cache loaded before
+        now therefore reloads from MongoDB once. A Redis that is down now gets the same bump
+        from the breaker when it returns."""
+        try:
+            await self.call(lambda r: self.bump_epoch())
+        except CacheUnavailable:
+            pass
+
     async def ping(self) -> bool:
         """True when Redis answers now (ignores the breaker)."""
         try:

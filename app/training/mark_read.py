@@ -3,27 +3,41 @@
 Order of writes, MongoDB first: one upsert on the unique (student, sample) index decides
 the first read; then the student's stats document; then, for a first read, the
 write-throughs to the student's progress view, the leaderboards and the student's Redis
-read set (each repaired by the backend's epoch bump if Redis misses it).
+read set.
 
-A worker's concurrent mark-reads are group-committed (``app.batching``): ``write_visits``
-writes a batch as one unordered bulk per collection, and each request still gets its own
-answer; a failure of one visit fails only its request.
+A worker's concurrent mark-reads are group-committed (``app.batching``): ``VisitCommitter``
+writes a batch as one unordered bulk per collection inside one multi-document
+transaction, so a crash at any step leaves either all of a batch's progress and stats
+writes or none of them. Each request still gets its own answer. When the batch fails on
+one visit's data, each visit is written again alone, so the failure fails only its own
+request. A crash after the commit but before the Redis write-throughs is repaired at the
+next start: a starting worker bumps the progress epoch (``cache.backend``), so every
+per-student cache reloads from MongoDB.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pymongo import WriteConcern
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
 from app.batching import GroupCommit
 from app.db import Database
 from app.errors import NotFound
+from app.faults import crash_point
 from app.observability import FIRST_READS, POINTS, REVISITS
 from app.training.catalog_source import CatalogSource
 from app.training.curriculum import FALLBACK_AREA
 from app.training.leaderboard import boards_for
-from app.training.queries import students
+from app.training.queries import meta, students
 from app.training.queries.reads import VisitWrite, upsert_reads
 from app.training.shapes import MarkReadOut
 from app.training.timefmt import utcnow
@@ -49,9 +63,78 @@ def _points(visit: VisitWrite) -> int:
     return int(visit.sample.get("read_points", 1))
 
 
-async def write_visits(db: Database, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
+log = logging.getLogger("lumetrix")
+ILLEGAL_OPERATION = 20  # a standalone mongod refusing transactions
+# Journaled commits; on SecantusDB that alone is not enough (see meta.flush_journal).
+JOURNALED = WriteConcern(j=True)
+
+
+class VisitCommitter:
+    """Writes batches of visits to MongoDB, each batch as one transaction where the server
+    supports them (a replica set, SecantusDB); on a standalone server, without one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.atomic = True
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    async def __call__(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
+        """Per visit what it did, or the error that failed it alone."""
+        if not self.atomic:
+            return await write_visits(self.db, visits)
+        try:
+            return await self._transaction(visits)
+        except ConnectionFailure:
+            raise  # the database is away: every visit of the batch fails alike
+        except OperationFailure as exc:
+            if exc.code == ILLEGAL_OPERATION and "ransaction" in str(exc):
+                log.warning(
+                    "MongoDB refuses transactions (not a replica set): mark-read writes "
+                    "progress and stats without one, so a crash between them can lose a "
+                    "point until `lumetrix reconcile` runs"
+                )
+                self.atomic = False
+                return await write_visits(self.db, visits)
+            return await self._alone(visits, exc)
+        except PyMongoError as exc:
+            return await self._alone(visits, exc)
+
+    async def _transaction(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
+        async with self.db.client.start_session() as session:
+
+            async def body(session: AsyncClientSession) -> list[Written | Exception]:
+                return await write_visits(self.db, visits, session=session)
+
+            # with_transaction retries a transient conflict (two workers upserting the
+            # same student or the same read) and an unknown commit result.
+            written = await session.with_transaction(body, write_concern=JOURNALED)
+        # Nothing is acknowledged until the commit is on disk (see flush_journal).
+        await meta.flush_journal(self.db, self.name)
+        return written
+
+    async def _alone(
+        self, visits: Sequence[VisitWrite], error: Exception
+    ) -> list[Written | Exception]:
+        """Each visit in a transaction of its own: one bad visit fails only itself."""
+        if len(visits) == 1:
+            return [error]
+        out: list[Written | Exception] = []
+        for visit in visits:
+            try:
+                out += await self._transaction([visit])
+            except ConnectionFailure:
+                raise
+            except PyMongoError as exc:
+                out.append(exc)
+        return out
+
+
+async def write_visits(
+    db: Database, visits: Sequence[VisitWrite], *, session: AsyncClientSession | None = None
+) -> list[Written | Exception]:
     """Write a batch of visits: progress upserts, then stats updates, then one read of the
-    students' totals; per visit what it did, or the error that failed it alone."""
+    students' totals; per visit what it did, or the error that failed it alone. In a
+    transaction (``session``), any error is raised instead, aborting it."""
     # A pair seen twice in one batch goes in a second bulk, so "first" is decided in order.
     rounds: list[list[int]] = []
     seen: Counter[tuple[str, str]] = Counter()
@@ -63,8 +146,9 @@ async def write_visits(db: Database, visits: Sequence[VisitWrite]) -> list[Writt
         seen[key] += 1
     firsts: dict[int, bool | Exception] = {}
     for indexes in rounds:
-        outcome = await upsert_reads(db, [visits[i] for i in indexes])
+        outcome = await upsert_reads(db, [visits[i] for i in indexes], session=session)
         firsts.update(zip(indexes, outcome, strict=True))
+    crash_point("progress_written")
     out: list[Written | Exception] = [
         found if isinstance(found, Exception) else RuntimeError("unwritten")
         for found in (firsts[i] for i in range(len(visits)))
@@ -83,9 +167,10 @@ async def write_visits(db: Database, visits: Sequence[VisitWrite]) -> list[Writt
         )
         for i in ok
     ]
-    applied = dict(zip(ok, await students.apply_visits(db, updates), strict=True))
+    applied = dict(zip(ok, await students.apply_visits(db, updates, session=session), strict=True))
+    crash_point("stats_written")
     increments = {i: update["$inc"] for i, (_, update) in zip(ok, updates, strict=True)}
-    docs = await students.points_and_prefs(db, {visits[i].student for i in ok})
+    docs = await students.points_and_prefs(db, {visits[i].student for i in ok}, session=session)
     # Updates apply in batch order: a visit's total is the final one less what the same
     # student's later first reads in this batch added.
     later: Counter[str] = Counter()
@@ -129,6 +214,7 @@ async def mark_read(
     now = utcnow()
     visit = VisitWrite(student, sample, area, time_spent, now)
     written = await writer.submit(visit)
+    crash_point("committed")
     points = _points(visit) if written.first_read else 0
     note = VisitNote(sample_id, written.first_read, now, time_spent, sample["chapter"], area)
     await progress.record(student, language, written.increments, note)
@@ -140,6 +226,7 @@ async def mark_read(
         await reads.record(student, language, sample_id, now)
     else:
         REVISITS.inc()
+    crash_point("redis_written")
     return {
         "status": "success",
         "sample_id": sample_id,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from pymongo import DESCENDING, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from app.db import PROGRESS, Database
@@ -74,19 +75,24 @@ class VisitWrite(NamedTuple):
     now: datetime
 
 
-async def upsert_reads(db: Database, visits: Sequence[VisitWrite]) -> list[bool | Exception]:
+async def upsert_reads(
+    db: Database, visits: Sequence[VisitWrite], *, session: AsyncClientSession | None = None
+) -> list[bool | Exception]:
     """Record visits in one unordered bulk write: per visit, True for a first read, False
     for a revisit, or the error that failed it alone. The (student, sample) pairs must be
     distinct. ``upserted_ids`` names the first reads; an upsert that lost a race with
-    another worker's insert is retried alone, as a revisit."""
+    another worker's insert is retried alone, as a revisit. In a transaction (``session``)
+    any error is raised: it aborted the transaction, and the caller decides."""
     if not visits:
         return []
     ops = [UpdateOne(*_visit(*visit), upsert=True) for visit in visits]
     failed: dict[int, dict[str, Any]] = {}
     try:
-        result = await db[PROGRESS].bulk_write(ops, ordered=False)
+        result = await db[PROGRESS].bulk_write(ops, ordered=False, session=session)
         upserted = set(result.upserted_ids or {})
     except BulkWriteError as exc:
+        if session is not None:
+            raise
         upserted = {int(u["index"]) for u in exc.details.get("upserted", [])}
         failed = {int(e["index"]): e for e in exc.details.get("writeErrors", [])}
     out: list[bool | Exception] = []

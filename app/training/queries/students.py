@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, WriteError
 
 from app.db import STATS, Database
@@ -56,18 +57,24 @@ def visit_update(
 
 
 async def apply_visits(
-    db: Database, updates: Sequence[tuple[str, dict[str, Any]]]
+    db: Database,
+    updates: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    session: AsyncClientSession | None = None,
 ) -> list[Exception | None]:
     """Apply visits' stats updates, in order, in one unordered bulk write; per update None,
     or the error that failed it alone. An upsert that lost a race with another writer's
-    insert of the same student is applied again alone (it did not apply)."""
+    insert of the same student is applied again alone (it did not apply). In a transaction
+    (``session``) any error is raised: it aborted the transaction."""
     if not updates:
         return []
     ops = [UpdateOne({"_id": student}, update, upsert=True) for student, update in updates]
     failed: dict[int, dict[str, Any]] = {}
     try:
-        await db[STATS].bulk_write(ops, ordered=False)
+        await db[STATS].bulk_write(ops, ordered=False, session=session)
     except BulkWriteError as exc:
+        if session is not None:
+            raise
         failed = {int(e["index"]): e for e in exc.details.get("writeErrors", [])}
     out: list[Exception | None] = []
     for index, (student, update) in enumerate(updates):
@@ -82,9 +89,13 @@ async def apply_visits(
     return out
 
 
-async def points_and_prefs(db: Database, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+async def points_and_prefs(
+    db: Database, ids: Iterable[str], *, session: AsyncClientSession | None = None
+) -> dict[str, dict[str, Any]]:
     """Total points and preferences of each of ``ids`` that has a stats document."""
-    cursor = db[STATS].find({"_id": {"$in": list(ids)}}, {"total_points": 1, "prefs": 1})
+    cursor = db[STATS].find(
+        {"_id": {"$in": list(ids)}}, {"total_points": 1, "prefs": 1}, session=session
+    )
     return {str(doc["_id"]): doc for doc in await cursor.to_list(None)}
 
 
