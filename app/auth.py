@@ -114,3 +114,25 @@ def authenticate(
     if x_client_id != cid:
         raise NotAuthenticated("X-Client-Id does not match the token's client")
     return Student(id=sub, client_id=cid)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (HTTPBearer's parsing)."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def refusal_without_client_id(
+    tokens: TokenVerifier, *, query_names: Iterable[str], authorization: str | None
+) -> NotAuthenticated:
+    """The 401 ``authenticate`` gives a request that sent no ``X-Client-Id``: its checks run
+    in their usual order, so a refused token is still named before the missing header."""
+    try:
+        authenticate(
+            tokens, query_names=query_names, token=bearer_token(authorization), x_client_id=None
+        )
+    except NotAuthenticated as exc:
+        return exc
+    raise AssertionError("authenticate accepted a request without X-Client-Id")

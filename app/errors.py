@@ -7,7 +7,7 @@ Service code raises these and never ``HTTPException``; every error body is
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal, get_args
 
 import orjson
 from fastapi import FastAPI, Request
@@ -19,12 +19,32 @@ from starlette.responses import Response
 
 log = logging.getLogger(__name__)
 
+# Every ``code`` an error body can carry, with its HTTP status: the one list. mypy holds the
+# raising code to it (``ErrorCode``), the OpenAPI document publishes it as an enum, and
+# tests check that README.md and CHANGES.md list the same codes.
+ErrorCode = Literal[
+    "bad_request",  # 400
+    "invalid_parameter",  # 400
+    "invalid_language",  # 400
+    "not_authenticated",  # 401
+    "not_found",  # 404
+    "method_not_allowed",  # 405
+    "validation_error",  # 422
+    "rate_limited",  # 429
+    "http_error",  # another status from the HTTP layer
+    "database_error",  # 500
+    "internal_error",  # 500
+    "database_unavailable",  # 503
+    "service_unavailable",  # 503
+]
+ERROR_CODES: tuple[ErrorCode, ...] = get_args(ErrorCode)
+
 
 class ErrorBody(BaseModel):
     """The body of every error response."""
 
-    status: str = Field("error", examples=["error"])
-    code: str = Field(..., examples=["invalid_language"])
+    status: Literal["error"] = Field("error", examples=["error"])
+    code: ErrorCode = Field(..., examples=["invalid_language"])
     detail: str = Field(..., examples=["language must be one of: c, cpp, python"])
 
 
@@ -32,7 +52,7 @@ class DomainError(Exception):
     """A failure the client should hear about, with its HTTP status."""
 
     status_code = 400
-    code = "bad_request"
+    code: ErrorCode = "bad_request"
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -43,34 +63,34 @@ class DomainError(Exception):
 class InvalidParameter(DomainError):
     """A parameter's value is outside what the API accepts."""
 
-    code = "invalid_parameter"
+    code: ErrorCode = "invalid_parameter"
 
 
 class InvalidLanguage(InvalidParameter):
     """``language`` is not one of the catalog's languages."""
 
-    code = "invalid_language"
+    code: ErrorCode = "invalid_language"
 
 
 class InvalidRequest(DomainError):
     """The request breaks a rule its schema cannot express (422, like schema errors)."""
 
     status_code = 422
-    code = "validation_error"
+    code: ErrorCode = "validation_error"
 
 
 class NotFound(DomainError):
     """The addressed resource does not exist."""
 
     status_code = 404
-    code = "not_found"
+    code: ErrorCode = "not_found"
 
 
 class NotAuthenticated(DomainError):
     """The request's credentials are missing or wrong."""
 
     status_code = 401
-    code = "not_authenticated"
+    code: ErrorCode = "not_authenticated"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
@@ -80,14 +100,14 @@ class RateLimited(DomainError):
     """The student sent more requests than allowed."""
 
     status_code = 429
-    code = "rate_limited"
+    code: ErrorCode = "rate_limited"
 
 
 class Unavailable(DomainError):
     """A dependency the answer needs is down."""
 
     status_code = 503
-    code = "service_unavailable"
+    code: ErrorCode = "service_unavailable"
 
 
 class NotModified(Exception):
@@ -99,7 +119,7 @@ class NotModified(Exception):
 
 
 def error_response(
-    status_code: int, code: str, detail: str, headers: dict[str, str] | None = None
+    status_code: int, code: ErrorCode, detail: str, headers: dict[str, str] | None = None
 ) -> Response:
     """Render the error model."""
     body = orjson.dumps({"status": "error", "code": code, "detail": detail})
@@ -124,14 +144,41 @@ async def _not_modified(_: Request, exc: Exception) -> Response:
     return Response(status_code=304, headers={"ETag": exc.etag, "Cache-Control": "no-cache"})
 
 
-async def _validation(_: Request, exc: Exception) -> Response:
+def _client_id_missing(exc: RequestValidationError) -> bool:
+    return any(
+        err.get("type") == "missing" and tuple(err.get("loc", ())) == ("header", "x-client-id")
+        for err in exc.errors()
+    )
+
+
+def _refusal_without_client_id(request: Request) -> DomainError:
+    """The auth code's own 401 for a request without ``X-Client-Id``."""
+    # Imported here: both modules raise this module's errors.
+    from app.auth import refusal_without_client_id
+    from app.resources import resources_of
+
+    return refusal_without_client_id(
+        resources_of(request.app).tokens,
+        query_names=request.query_params.keys(),
+        authorization=request.headers.get("authorization"),
+    )
+
+
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if _client_id_missing(exc):
+        # X-Client-Id is declared required (so generated clients always send it), which makes
+        # FastAPI refuse its absence before the auth dependency runs. Leaving it out is still
+        # the auth code's 401, whatever else is wrong with the request, as it always was.
+        refused = _refusal_without_client_id(request)
+        return error_response(refused.status_code, refused.code, refused.detail, refused.headers)
     return error_response(422, "validation_error", _validation_detail(exc))
 
 
 async def _http(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    codes: dict[int, ErrorCode] = {404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "http_error")
     headers = dict(exc.headers) if exc.headers else None
     return error_response(exc.status_code, code, str(exc.detail), headers)
 

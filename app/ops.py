@@ -13,8 +13,9 @@ from app.resources import Resources
 from app.responses import json_response
 from app.training import shapes
 from app.training.queries import meta
+from app.training.router import operation_id
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], generate_unique_id_function=operation_id)
 
 
 @router.get("/health", response_model=shapes.HealthOut, summary="Liveness")

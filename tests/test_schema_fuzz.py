@@ -70,6 +70,9 @@ def server_url(mongo_url: str, catalog_db: str) -> Iterator[str]:
     proc.wait(20)
 
 
+RULES_BEYOND_SCHEMA = ("/mark-read", "/my-progress", "/preferences")
+
+
 def _fuzz(operation: Any, label: str, cases: dict[str, int]) -> None:
     @given(case=operation.as_strategy())
     @settings(
@@ -81,7 +84,9 @@ def _fuzz(operation: Any, label: str, cases: dict[str, int]) -> None:
 
     # mark-read takes time_spent from the query or the body, exactly one of them: a rule
     # OpenAPI cannot state, so "neither" looks schema-valid yet is rightly refused (422).
-    excluded = [positive_data_acceptance] if label.endswith("/mark-read") else []
+    # `tz` is any string of format iana-time-zone, valid when GET /training/timezones lists
+    # it (an enum of ~600 names broke client generators): other strings are rightly a 400.
+    excluded = [positive_data_acceptance] if label.endswith(RULES_BEYOND_SCHEMA) else []
 
     check()
 

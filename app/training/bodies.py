@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from typing import Any
 
-from app.training.streaks import ZONES
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.training.shapes import ZoneName
+
+
+def _optional_integer(schema: dict[str, Any]) -> None:
+    """Document an ``int | None = None`` field as an optional integer: no ``anyOf [integer,
+    null]`` and no ``"default": null``, which would tell generators to send null (refused)."""
+    branches = schema.pop("anyOf", [])
+    schema.update(next(b for b in branches if b.get("type") == "integer"))
+    schema.pop("default", None)
 
 
 class TimeSpentIn(BaseModel):
-    """Optional JSON body of mark-read."""
+    """Optional JSON body of mark-read: ``{"time_spent": 45}``, or ``{}`` when the query
+    parameter carries it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    time_spent: int = Field(..., ge=1, le=3600, description="Seconds spent reading (1-3600).")
+    time_spent: int | None = Field(
+        None,
+        ge=1,
+        le=3600,
+        description="Seconds spent reading (1-3600); give it here or as the query "
+        "parameter, not both.",
+        json_schema_extra=_optional_integer,
+    )
+
+    @field_validator("time_spent", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """An explicit null is refused (422), as it always was; leave the key out instead."""
+        if value is None:
+            raise ValueError("time_spent must be an integer from 1 to 3600; omit it instead")
+        return value
 
 
 class PreferencesIn(BaseModel):
-    """Preferences to change; absent fields stay as they are."""
+    """Preferences to change; absent (or null) fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tz: str | None = Field(
+    tz: ZoneName | None = Field(
         None,
         max_length=64,
-        description="IANA time zone for streaks.",
+        description="IANA time zone name for streaks, e.g. Europe/Berlin (`GET "
+        "/training/timezones` lists every accepted one); null or absent: unchanged.",
         examples=["Europe/Berlin"],
-        json_schema_extra={"enum": list[JsonValue](ZONES)},
     )
     leaderboard_opt_out: bool | None = Field(
         None, description="Hide me from other students' leaderboards."

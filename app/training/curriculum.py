@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Language = Literal["c", "cpp", "python"]
+SampleType = Literal["program", "mcq", "theory", "debug"]
+Difficulty = Literal["easy", "medium", "hard"]
 LANGUAGES: Final[tuple[Language, ...]] = ("c", "cpp", "python")
 # How each language is written in prose, e.g. in "Write a C++ program that ...".
 LANGUAGE_NAMES: Final = {"c": "C", "cpp": "C++", "python": "Python"}
@@ -54,8 +56,8 @@ KNOWLEDGE_AREAS: Final[dict[str, dict[int, str]]] = {
 
 # A chapter outside the curriculum map still gets an area; the sketch's choice, kept.
 FALLBACK_AREA: Final = "general"
-TYPES: Final = ("program", "mcq", "theory", "debug")
-DIFFICULTIES: Final = ("easy", "medium", "hard")
+TYPES: Final[tuple[SampleType, ...]] = get_args(SampleType)
+DIFFICULTIES: Final[tuple[Difficulty, ...]] = get_args(Difficulty)
 
 
 def language_of(sample_id: str) -> str | None:

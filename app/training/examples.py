@@ -172,6 +172,10 @@ PREFERENCES_OUT: shapes.PreferencesOut = {
     "tz": "Europe/Berlin",
     "leaderboard_opt_out": False,
 }
+TIMEZONES_OUT: shapes.TimezonesOut = {
+    "status": "success",
+    "timezones": ["Africa/Abidjan", "America/New_York", "Asia/Kolkata", "Europe/Berlin", "UTC"],
+}
 HEALTH_OUT: shapes.HealthOut = {"status": "ok"}
 READY_OUT: shapes.ReadyOut = {"status": "ready", "mongodb": "ok", "redis": "ok"}
 
@@ -191,6 +195,7 @@ EXAMPLES: Mapping[str, Mapping[str, Any]] = {
     "LeaderboardOut": LEADERBOARD_OUT,
     "NextOut": NEXT_OUT,
     "PreferencesOut": PREFERENCES_OUT,
+    "TimezonesOut": TIMEZONES_OUT,
     "HealthOut": HEALTH_OUT,
     "ReadyOut": READY_OUT,
 }

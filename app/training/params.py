@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Path, Query
 
-from app.training.streaks import ZONES
+from app.training.curriculum import Difficulty as DifficultyLevel
+from app.training.curriculum import SampleType as SampleKind
+from app.training.shapes import Period as PeriodName
+from app.training.shapes import ZoneName
 
 MAX_PAGE = 1_000_000
 
@@ -21,12 +24,8 @@ Area = Annotated[
         examples=["pointers"],
     ),
 ]
-SampleType = Annotated[
-    Literal["program", "mcq", "theory", "debug"] | None, Query(description="Only this type.")
-]
-Difficulty = Annotated[
-    Literal["easy", "medium", "hard"] | None, Query(description="Only this difficulty.")
-]
+SampleType = Annotated[SampleKind | None, Query(description="Only this type.")]
+Difficulty = Annotated[DifficultyLevel | None, Query(description="Only this difficulty.")]
 SampleId = Annotated[
     str,
     Path(
@@ -43,17 +42,16 @@ UnreadOnly = Annotated[bool, Query(description="Only samples the student has not
 TimeSpent = Annotated[
     int | None, Query(ge=1, le=3600, description="Seconds spent reading (1-3600).")
 ]
+# A string of a documented format, not an enum of ~600 names (generators choke on those):
+# the server checks it against GET /training/timezones, an unknown zone is a 400.
 Timezone = Annotated[
-    str | None,
+    ZoneName | None,
     Query(
         max_length=64,
-        description="IANA time zone, e.g. Europe/Berlin.",
+        description="IANA time zone name, e.g. Europe/Berlin (`GET /training/timezones` "
+        "lists every accepted one); default: the stored preference, else UTC.",
         examples=["Europe/Berlin"],
-        json_schema_extra={"enum": ZONES},
     ),
 ]
-Period = Annotated[
-    Literal["week", "month", "all"],
-    Query(description="This UTC ISO week, this UTC month, or all time."),
-]
+Period = Annotated[PeriodName, Query(description="This UTC ISO week, this UTC month, or all time.")]
 BoardSize = Annotated[int, Query(ge=1, le=100, description="Entries in the top list.")]

@@ -27,7 +27,7 @@ from app.training.shapes import (
     SampleOut,
     Streak,
 )
-from app.training.streaks import streak, zone
+from app.training.streaks import saved_zone, streak, zone
 from app.training.tables import area_table, chapter_table
 from app.training.timefmt import iso, utcnow
 from cache.student_progress import ProgressSource, StudentProgress
@@ -132,7 +132,8 @@ async def my_progress(
     total = sum(c["total_questions"] for c in chapter_rows)
     read, seconds = int(mine.get("read", 0)), int(mine.get("time_spent", 0))
     by_chapter, by_area = mine.get("chapters", {}), mine.get("areas", {})
-    streak_zone = zone(tz or (stats.get("prefs") or {}).get("tz"))
+    stored = (stats.get("prefs") or {}).get("tz")
+    streak_zone = zone(tz) if tz else saved_zone(stored)
     chapter_progress: list[ChapterProgress] = []
     for ch in chapter_rows:
         n = int(by_chapter.get(str(ch["chapter"]), {}).get("read", 0))

@@ -21,7 +21,7 @@ from app.training.tables import chapter_table
 from cache.reads import ReadState
 from cache.student_progress import ProgressSource
 
-_LEVEL = {name: i for i, name in enumerate(DIFFICULTIES)}
+_LEVEL: dict[str, int] = {name: i for i, name in enumerate(DIFFICULTIES)}
 
 
 def _choose(rows: Sequence[SampleDoc], reads: set[str]) -> SampleDoc | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from app.deps import (
@@ -22,7 +23,7 @@ from app.deps import (
     ValidLanguage,
 )
 from app.errors import InvalidRequest, error_responses
-from app.responses import catalog_response, student_response
+from app.responses import catalog_response, json_response, student_response
 from app.training import catalog, leaderboard, preferences, progress, recommend, shapes
 from app.training import mark_read as mark_read_service
 from app.training.bodies import PreferencesIn, TimeSpentIn
@@ -42,11 +43,21 @@ from app.training.params import (
     Timezone,
     UnreadOnly,
 )
+from app.training.streaks import ZONES
 from app.training.timefmt import utcnow
 
-router = APIRouter(tags=["training"])
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId is its handler's name, e.g. ``get_samples``: generated clients
+    name their functions after it (FastAPI's default adds the path and method)."""
+    return route.name
+
+
+router = APIRouter(tags=["training"], generate_unique_id_function=operation_id)
 
 COMMON_ERRORS = error_responses(400, 401, 422, 503)
+NO_BODY = TimeSpentIn.model_construct()  # what an absent body reads as: no time_spent
+TIMEZONES: shapes.TimezonesOut = {"status": "success", "timezones": list(ZONES)}
 CATALOG_RESPONSES: dict[int | str, dict[str, Any]] = {
     **COMMON_ERRORS,
     304: {"description": "Not modified: the `If-None-Match` ETag is the current catalog's."},
@@ -109,19 +120,17 @@ async def mark_read(
     res: Res,
     sample_id: SampleId,
     time_spent: TimeSpent = None,
-    body: Annotated[TimeSpentIn | None, Body()] = None,
+    # An optional body of one object type (no body reads as {}), not "TimeSpentIn or null":
+    # generated clients cannot build a request from the latter.
+    body: Annotated[TimeSpentIn, Body()] = NO_BODY,
 ) -> Response:
     """Mark a sample read: the first read awards its points once; revisits add time.
 
-    ``time_spent`` comes as a query parameter or as the JSON body ``{"time_spent": 45}``.
+    ``time_spent`` comes as a query parameter or as the JSON body ``{"time_spent": 45}``,
+    exactly one of the two.
     """
-    if time_spent is None:
-        if body is None:
-            raise InvalidRequest(
-                "give time_spent exactly once: as a query parameter or a JSON body"
-            )
-        time_spent = body.time_spent
-    elif body is not None:
+    seconds = body.time_spent if time_spent is None else time_spent
+    if seconds is None or (time_spent is not None and body.time_spent is not None):
         raise InvalidRequest("give time_spent exactly once: as a query parameter or a JSON body")
     result = await mark_read_service.mark_read(
         writer=res.visits,
@@ -131,7 +140,7 @@ async def mark_read(
         boards=res.boards,
         student=student.id,
         sample_id=sample_id,
-        time_spent=time_spent,
+        time_spent=seconds,
     )
     return student_response(result)
 
@@ -307,6 +316,17 @@ async def get_next(student: CurrentStudent, res: Res, language: ValidLanguage) -
         language=language,
     )
     return student_response(body)
+
+
+@router.get(
+    "/timezones",
+    response_model=shapes.TimezonesOut,
+    responses=error_responses(401, 422),
+    summary="Every time zone name `tz` accepts",
+)
+async def get_timezones() -> Response:
+    """The IANA zone names ``tz`` accepts (in /my-progress and /preferences), sorted."""
+    return json_response(TIMEZONES)
 
 
 @router.put(

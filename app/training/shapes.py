@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import ConfigDict, Field, with_config
+from pydantic import ConfigDict, Field, WithJsonSchema, with_config
 from typing_extensions import TypedDict
+
+from app.training.curriculum import Difficulty, Language, SampleType
 
 
 def _attach_example(schema: dict[str, Any], cls: type) -> None:
@@ -28,7 +30,28 @@ SHAPE = ConfigDict(json_schema_extra=_attach_example)
 OPEN_SHAPE = ConfigDict(json_schema_extra=_attach_example, extra="allow")
 
 Success = Literal["success"]
-AsOf = Annotated[str, Field(description="When this answer was computed, ISO-8601 UTC.")]
+# Timestamps and dates travel as strings (formatted once, by app.training.timefmt); these
+# aliases declare their formats, so generated clients parse them into date types.
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+"""An instant, ISO-8601 UTC with milliseconds and ``Z``, e.g. 2026-11-25T09:30:00.000Z."""
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+"""A calendar date, YYYY-MM-DD."""
+ZoneName = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "iana-time-zone",
+            "maxLength": 64,
+            "description": "IANA time zone name, e.g. Europe/Berlin; "
+            "`GET /training/timezones` lists every accepted one.",
+            "examples": ["Europe/Berlin"],
+        }
+    ),
+]
+"""An IANA time zone name (one of ``GET /training/timezones``)."""
+AsOf = Annotated[Timestamp, Field(description="When this answer was computed, ISO-8601 UTC.")]
+Period = Literal["week", "month", "all"]
 
 
 @with_config(OPEN_SHAPE)
@@ -37,11 +60,11 @@ class Sample(TypedDict):
 
     sample_id: str
     chapter: int
-    type: str
-    difficulty: str
+    type: SampleType
+    difficulty: Difficulty
     question: str
     answer: str
-    language: NotRequired[str | None]
+    language: NotRequired[Language | None]
     knowledge_area: NotRequired[str | None]
     read_points: NotRequired[int | None]
     tags: NotRequired[list[str] | None]
@@ -52,7 +75,7 @@ class ReadSample(Sample):
     """A sample with the calling student's read state."""
 
     isRead: Annotated[bool, Field(description="Whether the student has read this sample.")]
-    readAt: Annotated[str | None, Field(description="First read, ISO-8601 UTC.")]
+    readAt: Annotated[Timestamp | None, Field(description="First read, ISO-8601 UTC.")]
 
 
 @with_config(OPEN_SHAPE)
@@ -80,7 +103,7 @@ class SamplePage(TypedDict):
     """A page of samples."""
 
     status: Success
-    language: str
+    language: Language
     data: list[ReadSample]
     pagination: Pagination
 
@@ -105,7 +128,7 @@ class RandomOut(TypedDict):
     """A random sample; ``data`` is null when ``unread_only`` finds nothing left to read."""
 
     status: Success
-    language: str
+    language: Language
     data: ReadSample | None
     message: str | None
 
@@ -144,7 +167,7 @@ class ChaptersOut(TypedDict):
     """Chapters of a language."""
 
     status: Success
-    language: str
+    language: Language
     as_of: AsOf
     total_chapters: int
     chapters: list[Chapter]
@@ -155,11 +178,11 @@ class FiltersOut(TypedDict):
     """The values each filter accepts."""
 
     status: Success
-    languages: list[str]
+    languages: list[Language]
     chapters: dict[str, list[int]]
     knowledge_areas: dict[str, list[str]]
-    types: list[str]
-    difficulties: list[str]
+    types: list[SampleType]
+    difficulties: list[Difficulty]
 
 
 @with_config(SHAPE)
@@ -178,8 +201,8 @@ class StatsOut(StatsTotals):
     """Totals of a language's catalog."""
 
     status: Success
-    language: str
-    as_of: Annotated[str, Field(description="When the counts were computed, ISO-8601 UTC.")]
+    language: Language
+    as_of: Annotated[Timestamp, Field(description="When the counts were computed, ISO-8601 UTC.")]
 
 
 @with_config(SHAPE)
@@ -197,8 +220,8 @@ class KnowledgeAreasOut(TypedDict):
     """Knowledge areas of a language, in curriculum order."""
 
     status: Success
-    language: str
-    as_of: Annotated[str, Field(description="When the counts were computed, ISO-8601 UTC.")]
+    language: Language
+    as_of: Annotated[Timestamp, Field(description="When the counts were computed, ISO-8601 UTC.")]
     total_areas: int
     knowledge_areas: list[KnowledgeArea]
 
@@ -260,8 +283,8 @@ class RecentRead(TypedDict):
     sample_id: str
     chapter: int | None
     knowledge_area: str | None
-    read_at: str | None
-    last_revisited: str | None
+    read_at: Annotated[Timestamp | None, Field(description="First read, ISO-8601 UTC.")]
+    last_revisited: Annotated[Timestamp | None, Field(description="Latest visit, ISO-8601 UTC.")]
     time_spent: int
     revisited_count: int
 
@@ -272,8 +295,8 @@ class Streak(TypedDict):
 
     current: int
     longest: int
-    last_active_date: Annotated[str | None, Field(description="Local date, YYYY-MM-DD.")]
-    tz: Annotated[str, Field(description="IANA zone the days were counted in.")]
+    last_active_date: Annotated[Day | None, Field(description="Local date, YYYY-MM-DD.")]
+    tz: Annotated[ZoneName, Field(description="IANA zone the days were counted in.")]
 
 
 @with_config(SHAPE)
@@ -281,7 +304,7 @@ class ProgressOut(TypedDict):
     """A student's progress in a language."""
 
     status: Success
-    language: str
+    language: Language
     as_of: AsOf
     streak: Streak
     overview: Overview
@@ -315,10 +338,10 @@ class LeaderboardOut(TypedDict):
     """Top students by points in a period (UTC weeks and months)."""
 
     status: Success
-    language: str
-    period: str
+    language: Language
+    period: Period
     period_key: Annotated[str, Field(examples=["2026-W48"])]
-    as_of: str
+    as_of: AsOf
     top: list[LeaderEntry]
     me: MyStanding
 
@@ -328,7 +351,7 @@ class NextOut(TypedDict):
     """The sample to read next; ``data`` is null when every sample is read."""
 
     status: Success
-    language: str
+    language: Language
     chapter: int | None
     data: ReadSample | None
     message: str | None
@@ -339,8 +362,16 @@ class PreferencesOut(TypedDict):
     """The student's preferences."""
 
     status: Success
-    tz: str | None
+    tz: Annotated[ZoneName | None, Field(description="IANA zone streaks are counted in.")]
     leaderboard_opt_out: bool
+
+
+@with_config(SHAPE)
+class TimezonesOut(TypedDict):
+    """Every time zone name ``tz`` accepts."""
+
+    status: Success
+    timezones: Annotated[list[ZoneName], Field(description="IANA zone names, sorted.")]
 
 
 # --- operations -------------------------------------------------------------------------
@@ -376,6 +407,7 @@ RESPONSE_SHAPES: tuple[type, ...] = (
     LeaderboardOut,
     NextOut,
     PreferencesOut,
+    TimezonesOut,
     HealthOut,
     ReadyOut,
 )

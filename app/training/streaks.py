@@ -17,7 +17,10 @@ from app.errors import InvalidParameter
 from app.training.shapes import Streak
 
 QUARTER = 900  # seconds
-ZONES = sorted(available_timezones())  # documented as the accepted values of ``tz``
+# Every ``tz`` the API accepts, listed by GET /training/timezones: the tzdata names, so a
+# name is valid on every server, whatever else its zoneinfo loader would open.
+ZONES: tuple[str, ...] = tuple(sorted(available_timezones()))
+_ZONE_SET = frozenset(ZONES)
 
 
 def quarter_of(moment: datetime) -> str:
@@ -26,11 +29,23 @@ def quarter_of(moment: datetime) -> str:
 
 
 def zone(name: str | None) -> ZoneInfo:
-    """The IANA zone ``name`` (UTC when None); InvalidParameter for an unknown one."""
+    """The IANA zone ``name`` (UTC when None); InvalidParameter unless it is in ``ZONES``."""
+    if name is None:
+        return ZoneInfo("UTC")
+    if name not in _ZONE_SET:
+        raise InvalidParameter(
+            f"unknown time zone '{name}'; use an IANA name (GET /training/timezones lists them)"
+        )
+    return ZoneInfo(name)
+
+
+def saved_zone(name: str | None) -> ZoneInfo:
+    """A stored preference's zone, UTC when unset or no longer loadable: it was checked when
+    saved, and a student's progress must not turn into an error because of it."""
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameter(f"unknown time zone '{name}'; use an IANA name") from None
+        return ZoneInfo("UTC")
 
 
 def reads_per_day(quarters: Mapping[str, int], tz: ZoneInfo) -> dict[date, int]:
