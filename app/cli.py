@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 import typer
 
@@ -120,6 +121,11 @@ def serve(
         )
 
 
+def console_url(base: str, token: str, client_id: str) -> str:
+    """The learner console's address, signed in as ``token`` through the URL fragment."""
+    return f"{base}/console#{urlencode({'token': token, 'client': client_id})}"
+
+
 @cli.command()
 def dev(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -159,6 +165,8 @@ def dev(
             f"curl -s -H 'Authorization: Bearer {token}' -H 'X-Client-Id: {client_id}' "
             f"'{base}/training/samples?language=c&limit=2'\n"
         )
+        # The token rides in the fragment, which browsers never send, so it stays out of logs.
+        typer.echo(f"Learner console:\n{console_url(base, token, client_id)}\n")
         uvicorn.run(create_app(settings), host=host, port=port, **_SERVER)
 
 

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from starlette_compress import CompressMiddleware
 
 from app import ops
+from app.console import install_console
 from app.deps import current_student
 from app.docs import install_docs
 from app.errors import install_error_handlers
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_docs(app)
+    install_console(app)
     install_error_handlers(app)
     app.include_router(training_router, prefix="/training", dependencies=[Depends(current_student)])
     app.include_router(ops.router)
