@@ -27,6 +27,7 @@ from app.training.curriculum import LANGUAGES
 from app.training.mark_read import VisitCommitter, VisitWriter
 from app.training.progress import load_student_progress
 from app.training.queries import meta, reads
+from app.writer_sessions import WriterSessions
 from cache.backend import CacheBackend, create_backend
 from cache.layer import build_layer
 from cache.leaderboard import BoardStore
@@ -111,10 +112,15 @@ async def open_resources(
             limit=settings.mark_read_rate,
             window=settings.mark_read_window,
         )
+        in_flight = 2  # batches written at once; each needs a session of its own
+        stale = settings.writer_stale_after
+        sessions = WriterSessions(db, size=in_flight, beat=stale / 5, stale=stale)
+        await sessions.start()
         visits: VisitWriter = GroupCommit(
-            VisitCommitter(db),
+            VisitCommitter(db, sessions),
             window=settings.mark_read_batch_window,
             max_size=settings.mark_read_batch_max,
+            in_flight=in_flight,
         )
         try:
             yield Resources(
@@ -132,6 +138,7 @@ async def open_resources(
             )
         finally:
             await visits.close()
+            await sessions.close()
             await backend.close()
             await client.close()
 

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     mark_read_batch_max: int = Field(
         default=64, ge=1, description="Most mark-reads written as one batch."
     )
+    writer_stale_after: float = Field(
+        default=10.0,
+        gt=0,
+        description="A worker whose heartbeat is older than this is dead: its open "
+        "transactions are aborted, s.",
+    )
     streak_min_reads: int = Field(
         default=1, ge=1, description="First reads a day needs to count towards a streak."
     )

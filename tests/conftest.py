@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from pymongo.errors import AutoReconnect
 
 from app.auth import mint_token
 from app.db import SAMPLES, Database, create_client
-from app.embedded import EmbeddedMongo
+from app.embedded import EmbeddedMongo, free_port
 from app.main import create_app
 from app.resources import Resources, resources_of
 from app.seed import seed_demo
@@ -76,6 +79,7 @@ async def catalog_db(mongo_client: Any) -> AsyncIterator[str]:
     await seed_demo(db, show_progress=False)
     await migrate(db, show_progress=False)
     yield name
+    await _settle(mongo_client)  # after idle sync tests, as for fresh_db
     await mongo_client.drop_database(name)
 
 
@@ -238,3 +242,36 @@ async def small_catalog_app(
         ]
     )
     return running_app(make_settings(mongo_url, name, redis_kind)), name
+
+
+@pytest.fixture(scope="session")
+def shared_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis several processes can share: TEST_REDIS_URL, or a redis-server we run."""
+    if TEST_REDIS_URL:
+        yield TEST_REDIS_URL
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("multi-process tests need TEST_REDIS_URL or a redis-server binary")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)

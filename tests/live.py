@@ -4,13 +4,18 @@ Chromium driven through Debian's ``chromium`` and ``chromium-driver``."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -18,6 +23,7 @@ from app.embedded import free_port
 from app.main import create_app
 from app.settings import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
@@ -71,3 +77,37 @@ def chromium() -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+async def start_server(port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
+    """A ``lumetrix serve`` process on ``port`` with ``env``, once its /ready answers 200."""
+    proc = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant; waiting is async
+        [
+            sys.executable,
+            "-c",
+            "from app.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(timeout=1) as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/ready")).status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            # Never block the loop: the test's own MongoDB client monitors on it.
+            await asyncio.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not become ready")

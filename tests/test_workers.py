@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,75 +23,10 @@ import redis.asyncio as aioredis
 from app.auth import mint_token
 from app.embedded import free_port
 from app.training.queries.meta import bump_catalog_version
-from tests.conftest import SECRET, TEST_REDIS_URL
+from tests.conftest import SECRET
+from tests.live import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def shared_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis several processes can share: TEST_REDIS_URL, or a redis-server we run."""
-    if TEST_REDIS_URL:
-        yield TEST_REDIS_URL
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("multi-process tests need TEST_REDIS_URL or a redis-server binary")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
-
-
-async def _start(port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant; waiting is async
-        [
-            sys.executable,
-            "-c",
-            "from app.cli import main; main()",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(timeout=1) as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/ready")).status_code == 200:
-                    return proc
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            # Never block the loop: the test's own MongoDB client monitors on it.
-            await asyncio.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not become ready")
 
 
 @pytest.fixture
@@ -128,9 +61,9 @@ async def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> Async
     }
     ports = [free_port(), free_port(), free_port()]
     procs = [
-        await _start(ports[0], env),
-        await _start(ports[1], env),
-        await _start(ports[2], env, workers=2),
+        await start_server(ports[0], env),
+        await start_server(ports[1], env),
+        await start_server(ports[2], env, workers=2),
     ]
     try:
         yield [f"http://127.0.0.1:{p}" for p in ports]

@@ -18,9 +18,6 @@ per-student cache reloads from MongoDB.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +38,7 @@ from app.training.queries import meta, students
 from app.training.queries.reads import VisitWrite, upsert_reads
 from app.training.shapes import MarkReadOut
 from app.training.timefmt import utcnow
+from app.writer_sessions import WriterSessions
 from cache.leaderboard import BoardStore
 from cache.reads import ReadState
 from cache.student_progress import ProgressSource, VisitNote
@@ -73,10 +71,10 @@ class VisitCommitter:
     """Writes batches of visits to MongoDB, each batch as one transaction where the server
     supports them (a replica set, SecantusDB); on a standalone server, without one."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sessions: WriterSessions) -> None:
         self.db = db
+        self.sessions = sessions
         self.atomic = True
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def __call__(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
         """Per visit what it did, or the error that failed it alone."""
@@ -100,7 +98,7 @@ class VisitCommitter:
             return await self._alone(visits, exc)
 
     async def _transaction(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
-        async with self.db.client.start_session() as session:
+        async with self.sessions.session() as session:
 
             async def body(session: AsyncClientSession) -> list[Written | Exception]:
                 return await write_visits(self.db, visits, session=session)
@@ -109,7 +107,7 @@ class VisitCommitter:
             # same student or the same read) and an unknown commit result.
             written = await session.with_transaction(body, write_concern=JOURNALED)
         # Nothing is acknowledged until the commit is on disk (see flush_journal).
-        await meta.flush_journal(self.db, self.name)
+        await meta.flush_journal(self.db, self.sessions.name)
         return written
 
     async def _alone(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from app.db import META, PROGRESS, SAMPLES, Database
@@ -82,3 +85,32 @@ async def flush_journal(db: Database, writer: str) -> None:
     document.
     """
     await db[META].update_one({"_id": f"journal-flush:{writer}"}, {"$inc": {"n": 1}}, upsert=True)
+
+
+WRITER_PREFIX = "writer:"
+
+
+async def beat_writer(db: Database, name: str, session_ids: list[Any], now: datetime) -> None:
+    """Register a worker's transaction sessions, or renew its heartbeat."""
+    await db[META].update_one(
+        {"_id": WRITER_PREFIX + name},
+        {"$set": {"sessions": session_ids, "beat": now}},
+        upsert=True,
+    )
+
+
+async def stale_writers(db: Database, before: datetime) -> list[dict[str, Any]]:
+    """Registrations whose heartbeat stopped before ``before``: their workers are gone."""
+    cursor = db[META].find({"_id": {"$regex": f"^{WRITER_PREFIX}"}, "beat": {"$lt": before}})
+    return list(await cursor.to_list(None))
+
+
+async def kill_sessions(db: Database, session_ids: list[Any]) -> None:
+    """Abort whatever those sessions left open on the server (their transactions)."""
+    if session_ids:
+        await db.client.admin.command({"killSessions": session_ids})
+
+
+async def forget_writer(db: Database, writer_id: str) -> None:
+    """Drop a registration (``writer_id`` is its ``_id``)."""
+    await db[META].delete_one({"_id": writer_id})
