@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench loadtest faultload clean docs
+.PHONY: install run test lint bench loadtest faultload crashtest clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ loadtest: $(STAMP)  ## locust, headless, against a server it starts (LOADTEST_AR
 
 faultload: $(STAMP)  ## locust with a Redis restart mid-run, then MongoDB/Redis audit (FAULTLOAD_ARGS="--kill")
 	$(BIN)/python -m loadtests.fault_run $(FAULTLOAD_ARGS)
+
+crashtest: $(STAMP)  ## SIGKILL a mark-read at each step 20 times; totals checked against sample_progress
+	CRASH_ROUNDS=$${CRASH_ROUNDS:-20} $(BIN)/python -m pytest -q tests/test_crash_safety.py
 
 bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read, my-progress
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
