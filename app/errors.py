@@ -12,12 +12,17 @@ from typing import Any, Literal, get_args
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from prometheus_client import Counter
 from pydantic import BaseModel, Field
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError, WaitQueueTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 log = logging.getLogger(__name__)
+SHED = Counter(
+    "lumetrix_shed_requests_total",
+    "Requests answered 503 because every MongoDB slot of the worker was busy.",
+)
 
 # Every ``code`` an error body can carry, with its HTTP status: the one list. mypy holds the
 # raising code to it (``ErrorCode``), the OpenAPI document publishes it as an enum, and
@@ -29,6 +34,7 @@ ErrorCode = Literal[
     "not_authenticated",  # 401
     "not_found",  # 404
     "method_not_allowed",  # 405
+    "name_taken",  # 409
     "validation_error",  # 422
     "rate_limited",  # 429
     "http_error",  # another status from the HTTP layer
@@ -94,6 +100,13 @@ class NotAuthenticated(DomainError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class NameTaken(DomainError):
+    """The display name asked for is another student's (compared case-insensitively)."""
+
+    status_code = 409
+    code: ErrorCode = "name_taken"
 
 
 class RateLimited(DomainError):
@@ -184,6 +197,16 @@ async def _http(_: Request, exc: Exception) -> Response:
 
 
 async def _mongo(_: Request, exc: Exception) -> Response:
+    if isinstance(exc, WaitQueueTimeoutError):
+        # Shed, not down: every slot this worker has at the database is busy. Not logged
+        # per request: under overload that would be thousands of lines a second.
+        SHED.inc()
+        return error_response(
+            503,
+            "service_unavailable",
+            "the database is busy; retry shortly",
+            {"Retry-After": "1"},
+        )
     log.error("mongodb error: %s: %s", type(exc).__name__, exc)
     if isinstance(exc, ConnectionFailure):
         return error_response(

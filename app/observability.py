@@ -16,6 +16,7 @@ import os
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -28,6 +29,8 @@ from prometheus_client import (
     multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cache.stale import close_mark, open_mark
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -111,6 +114,12 @@ def _timer(route: str, method: str, status: int) -> Any:
     return REQUEST_SECONDS.labels(route, method, f"{status // 100}xx")
 
 
+def _stale_headers(as_of: float) -> list[tuple[bytes, bytes]]:
+    """How an answer served from unconfirmed copies says so (RFC 7234's stale warning)."""
+    when = datetime.fromtimestamp(as_of, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return [(b"warning", b'110 - "Response is Stale"'), (b"x-stale-as-of", when.encode())]
+
+
 class RequestContext:
     """ASGI middleware: request id in and out, latency metric, one access-log line."""
 
@@ -136,6 +145,8 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
 
+        mark, mark_token = open_mark()
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -143,6 +154,7 @@ class RequestContext:
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
+                    *(_stale_headers(mark.as_of) if mark.as_of is not None else ()),
                 ]
             await send(message)
 
@@ -167,6 +179,7 @@ class RequestContext:
                     },
                 )
             REQUEST_ID.reset(token)
+            close_mark(mark_token)
 
 
 def metrics_payload() -> tuple[bytes, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 from pymongo.errors import PyMongoError
 from starlette.responses import PlainTextResponse, Response
@@ -25,19 +27,27 @@ async def health() -> Response:
 
 
 async def readiness(res: Resources) -> tuple[shapes.ReadyOut, bool]:
-    """Whether MongoDB and Redis answer now; ready means MongoDB does (Redis is optional)."""
+    """Whether MongoDB and Redis answer now. Ready when MongoDB does (Redis is optional);
+    degraded, and still serving, when only cached reads can be answered; else down."""
     try:
         await meta.ping(res.db)
         mongodb_ok = True
     except PyMongoError:
         mongodb_ok = False
     redis_ok = await res.backend.ping()
+    status: Literal["ready", "degraded", "unavailable"] = "ready"
+    if not mongodb_ok:
+        try:
+            await res.catalog.version()  # a version known from before: cached reads go on
+            status = "degraded"
+        except PyMongoError:
+            status = "unavailable"
     body: shapes.ReadyOut = {
-        "status": "ready" if mongodb_ok else "unavailable",
+        "status": status,
         "mongodb": "ok" if mongodb_ok else "down",
         "redis": "ok" if redis_ok else "down",
     }
-    return body, mongodb_ok
+    return body, status != "unavailable"
 
 
 @router.get(
@@ -47,7 +57,8 @@ async def readiness(res: Resources) -> tuple[shapes.ReadyOut, bool]:
     summary="Readiness of MongoDB and Redis",
 )
 async def ready(res: Res) -> Response:
-    """200 when MongoDB answers; says which dependency is down. Redis is optional."""
+    """200 when MongoDB answers (``ready``), or when it does not but cached reads are still
+    served, marked stale (``degraded``); 503 when neither. Says which dependency is down."""
     body, ok = await readiness(res)
     return json_response(body, status_code=200 if ok else 503)
 

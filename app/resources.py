@@ -22,6 +22,7 @@ from app.batching import GroupCommit
 from app.db import Database, MongoClient, create_client
 from app.embedded import EmbeddedMongo
 from app.settings import Settings
+from app.supervisor import Supervisor
 from app.training.catalog_source import CatalogSource, MongoCatalog
 from app.training.curriculum import LANGUAGES
 from app.training.mark_read import VisitCommitter, VisitWriter
@@ -59,16 +60,20 @@ class Resources:
 def database_settings(settings: Settings) -> Iterator[Settings]:
     """``settings`` with ``mongodb_url`` set: the configured one, or an embedded SecantusDB
     under ``DATA_DIR`` started here (or reused, when another process of ours serves that
-    directory) and stopped on exit."""
+    directory) and stopped on exit. The process that started it restarts it, on the same
+    port, should it die meanwhile (``app.supervisor``)."""
     if settings.mongodb_url is not None:
         yield settings
         return
     embedded = EmbeddedMongo(settings.data_dir)
     url = embedded.start(settings.embedded_start_timeout)
     log.info("MONGODB_URL not set: embedded SecantusDB at %s", url)
+    supervisor = Supervisor(embedded, start_timeout=settings.embedded_start_timeout)
+    supervisor.start()
     try:
         yield settings.model_copy(update={"mongodb_url": url})
     finally:
+        supervisor.stop()  # first: the server's exit below is no death to recover from
         embedded.stop()
 
 
@@ -81,7 +86,12 @@ async def open_resources(
     the database as it is (commands that report, or create the indexes themselves)."""
     with database_settings(settings) as settings:
         assert settings.mongodb_url is not None  # database_settings always sets it
-        client = create_client(settings.mongodb_url, timeout_ms=settings.mongo_timeout_ms)
+        client = create_client(
+            settings.mongodb_url,
+            timeout_ms=settings.mongo_timeout_ms,
+            max_in_flight=settings.mongo_max_in_flight,
+            queue_timeout_ms=settings.mongo_queue_timeout_ms,
+        )
         db = client[settings.mongodb_db]
         try:
             if indexes:

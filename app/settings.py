@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,6 +25,11 @@ class Settings(BaseSettings):
     mongodb_db: str = "lumetrix"
     redis_url: str | None = Field(default=None, description="Unset: in-process fakeredis.")
     jwt_secret: str = DEV_JWT_SECRET
+    pseudonym_key: str | None = Field(
+        default=None,
+        description="Key of the leaderboard pseudonyms (HMAC-SHA256 of the student id); "
+        "unset: derived from JWT_SECRET.",
+    )
     data_dir: Path = Path("./.lumetrix")
     lumetrix_env: Literal["development", "test", "production"] = "development"
     # "off" makes every request read MongoDB (the benchmark's uncached baseline).
@@ -76,7 +83,15 @@ class Settings(BaseSettings):
         default=1024, ge=0, description="Answers smaller than this many bytes go uncompressed."
     )
     mongo_timeout_ms: int = Field(
-        default=3000, ge=100, description="MongoDB server-selection / connect timeout, ms."
+        default=1000, ge=100, description="MongoDB server-selection / connect timeout, ms."
+    )
+    mongo_max_in_flight: int = Field(
+        default=32, ge=4, description="MongoDB operations a worker has in flight at most."
+    )
+    mongo_queue_timeout_ms: int = Field(
+        default=100,
+        ge=1,
+        description="How long an operation waits for a free slot before a 503, ms.",
     )
     embedded_start_timeout: float = Field(
         default=60.0, gt=0, description="How long the embedded database may take to start, s."
@@ -120,7 +135,21 @@ class Settings(BaseSettings):
             self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret.encode()) < 32
         ):
             raise ValueError("JWT_SECRET must be set to at least 32 bytes in production")
+        if self.lumetrix_env == "production" and self.pseudonym_key is not None:
+            if len(self.pseudonym_key.encode()) < 32:
+                raise ValueError("PSEUDONYM_KEY must be at least 32 bytes in production")
         return self
+
+    @property
+    def pseudonym_secret(self) -> bytes:
+        """The key pseudonyms are made with: ``PSEUDONYM_KEY``, else one derived from
+        ``JWT_SECRET`` (under its own label, so a pseudonym reveals nothing of the JWT key and
+        stays the same across restarts with no new configuration)."""
+        if self.pseudonym_key:
+            return self.pseudonym_key.encode()
+        return hmac.new(
+            self.jwt_secret.encode(), b"lumetrix leaderboard pseudonyms v1", hashlib.sha256
+        ).digest()
 
     @property
     def cache_enabled(self) -> bool:

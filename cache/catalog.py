@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 import orjson
 from cachetools import TTLCache
+from pymongo.errors import ConnectionFailure
 
 from cache.backend import CacheBackend
-from cache.metrics import CACHE_LOOKUPS
+from cache.metrics import CACHE_LOOKUPS, STALE_SERVED
 from cache.singleflight import SingleFlight
+from cache.stale import mark_stale
 
 T = TypeVar("T")
 # Bumped whenever the shape of a cached value changes, so a new release never reads what an
@@ -41,6 +43,7 @@ class CatalogCache:
         version_ttl: float,
         redis_ttl: int = 24 * 3600,
         maxsize: int = 4096,
+        retry_after: float = 1.0,
     ) -> None:
         self.backend = backend
         self.l1: TTLCache[tuple[Any, ...], Any] = TTLCache(maxsize=maxsize, ttl=max(l1_ttl, 1e-3))
@@ -49,15 +52,35 @@ class CatalogCache:
         self.redis_ttl = redis_ttl
         self._version: int | None = None
         self._version_at = 0.0
+        self._confirmed = 0.0  # wall-clock time the version was last read from MongoDB
+        self._retry_at = 0.0  # while MongoDB is away: when to try it again
+        self.retry_after = retry_after
         self._flights = SingleFlight()
 
     async def version(self, fetch: Callable[[], Awaitable[int]]) -> int:
-        """The catalog version, re-read through ``fetch`` at most every ``version_ttl`` s."""
+        """The catalog version, re-read through ``fetch`` at most every ``version_ttl`` s.
+
+        While MongoDB is unreachable, the last version read is used: the catalog data cached
+        under it is served, marked stale, and the database is tried again after
+        ``retry_after`` seconds rather than on every request (each try may wait out the
+        server-selection timeout). With no version read yet, the failure is raised."""
         now = time.monotonic()
         if self._version is not None and now - self._version_at < self.version_ttl:
             return self._version
-        version = await self._flights.run(("__version__",), fetch)
+        if self._version is not None and now < self._retry_at:
+            mark_stale(self._confirmed)
+            return self._version
+        try:
+            version = await self._flights.run(("__version__",), fetch)
+        except ConnectionFailure:
+            if self._version is None:
+                raise
+            self._retry_at = time.monotonic() + self.retry_after
+            STALE_SERVED.inc()
+            mark_stale(self._confirmed)
+            return self._version
         self._version, self._version_at = version, time.monotonic()
+        self._confirmed, self._retry_at = time.time(), 0.0
         return version
 
     async def get(

@@ -13,3 +13,7 @@ REDIS_FALLBACKS = Counter(
     "lumetrix_redis_fallbacks_total",
     "Redis calls that failed or were skipped by the open breaker (answered from MongoDB).",
 )
+STALE_SERVED = Counter(
+    "lumetrix_stale_version_total",
+    "Times MongoDB could not be asked for the catalog version and the last one was used.",
+)

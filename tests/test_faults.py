@@ -48,14 +48,21 @@ async def own_mongo(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
     server.stop()
 
 
-async def test_mongodb_down_is_503_and_recovers(own_mongo: EmbeddedMongo, redis_kind: str) -> None:
+async def test_mongodb_down_serves_cached_reads_stale_and_recovers(own_mongo: EmbeddedMongo, redis_kind: str) -> None:
     settings = make_settings(own_mongo.url, "lmx", redis_kind, mongo_timeout_ms=500)
     async with running_app(settings) as api:
-        assert (await api.get("/training/samples", language="c", limit=2)).status_code == 200
+        fresh = await api.get("/training/samples", language="c", limit=2)
+        assert fresh.status_code == 200 and "warning" not in fresh.headers
         port = own_mongo.port
         own_mongo.kill()
+        # What the caches hold is still served, marked stale: the catalog from the worker's
+        # memory, the student's read set from Redis.
+        stale = await api.get("/training/samples", language="c", limit=2)
+        assert stale.status_code == 200 and stale.json() == fresh.json()
+        assert stale.headers["warning"] == '110 - "Response is Stale"'
+        assert stale.headers["x-stale-as-of"].endswith("Z")
         res = await api.post("/training/samples/c_ch1_q_000000/mark-read", time_spent=5)
-        assert res.status_code == 503
+        assert res.status_code == 503 and res.headers["retry-after"] == "1"
         assert res.json() == {
             "status": "error",
             "code": "database_unavailable",
@@ -63,7 +70,8 @@ async def test_mongodb_down_is_503_and_recovers(own_mongo: EmbeddedMongo, redis_
         }
         assert (await api.get("/training/my-progress", language="c")).status_code == 503
         ready = await api.client.get("/ready")
-        assert ready.status_code == 503 and ready.json()["mongodb"] == "down"
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "degraded" and ready.json()["mongodb"] == "down"
         assert (await api.client.get("/health")).status_code == 200
 
         own_mongo.start(port=port)
@@ -73,6 +81,12 @@ async def test_mongodb_down_is_503_and_recovers(own_mongo: EmbeddedMongo, redis_
             await asyncio.sleep(0.2)
         res = await api.post("/training/samples/c_ch1_q_000000/mark-read", time_spent=5)
         assert res.status_code == 200 and res.json()["is_first_read"] is True
+        # Answers stop being marked stale once the version is read again (at most
+        # retry_after after the last failed read).
+        deadline = time.monotonic() + 10
+        while "warning" in (await api.get("/training/samples", language="c")).headers:
+            assert time.monotonic() < deadline, "still marked stale"
+            await asyncio.sleep(0.2)
 
 
 async def test_hung_redis_costs_a_request_at_most_a_timeout(api: Api) -> None:

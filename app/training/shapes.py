@@ -313,13 +313,25 @@ class ProgressOut(TypedDict):
     recent_activity: list[RecentRead]
 
 
+ShownName = Annotated[
+    str,
+    Field(
+        description="The display name the student chose, else their stable pseudonym "
+        "(`Learner-` and 8 hex digits); never a student id.",
+        examples=["Ada L.", "Learner-7F3A9C2E"],
+    ),
+]
+
+
 @with_config(SHAPE)
 class LeaderEntry(TypedDict):
-    """A place on a leaderboard (tied students share a rank)."""
+    """A place on a leaderboard (tied students share a rank). Other students are shown by
+    name only, never by id."""
 
     rank: int
-    student: str
+    name: ShownName
     points: int
+    is_me: Annotated[bool, Field(description="This entry is the caller's own.")]
 
 
 @with_config(SHAPE)
@@ -327,7 +339,8 @@ class MyStanding(TypedDict):
     """The caller's place: their rank even outside the top, or the rank they would have
     when they opted out (``hidden``)."""
 
-    student: str
+    student: Annotated[str, Field(description="The caller's own student id.")]
+    name: Annotated[ShownName, Field(description="What other students see the caller as.")]
     rank: int | None
     points: int
     hidden: bool
@@ -364,6 +377,10 @@ class PreferencesOut(TypedDict):
     status: Success
     tz: Annotated[ZoneName | None, Field(description="IANA zone streaks are counted in.")]
     leaderboard_opt_out: bool
+    display_name: Annotated[
+        str | None, Field(description="The display name set; null: none (the pseudonym shows).")
+    ]
+    name: Annotated[ShownName, Field(description="What other students see on leaderboards.")]
 
 
 @with_config(SHAPE)
@@ -388,7 +405,7 @@ class HealthOut(TypedDict):
 class ReadyOut(TypedDict):
     """Readiness per dependency."""
 
-    status: Literal["ready", "unavailable"]
+    status: Literal["ready", "degraded", "unavailable"]
     mongodb: Literal["ok", "down"]
     redis: Literal["ok", "down"]
 
