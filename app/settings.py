@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         default=1000, ge=100, description="MongoDB server-selection / connect timeout, ms."
     )
     mongo_max_in_flight: int = Field(
-        default=32, ge=4, description="MongoDB operations a worker has in flight at most."
+        default=8, ge=2, description="MongoDB operations a worker has in flight at most."
     )
     mongo_queue_timeout_ms: int = Field(
         default=100,
