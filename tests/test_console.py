@@ -17,6 +17,7 @@ from app.auth import mint_token
 from app.cli import console_url
 from app.console import STATIC
 from app.db import SAMPLES
+from app.training.names import pseudonym
 from tests.conftest import SECRET, make_settings, unique_name
 from tests.live import chromium, live_server
 
@@ -98,7 +99,12 @@ def test_read_a_sample_flips_its_badge_and_grows_the_chapter_bar(
     wait.until(lambda d: _text(d, "stat-points") == "1")
     assert _text(browser, "stat-read") == "1"
     wait.until(lambda d: d.find_element(By.ID, "detail-badge").text == "read")
-    wait.until(lambda d: student in _text(d, "board"))
+    # The board shows the caller by pseudonym, highlighted as theirs, never by id.
+    name = pseudonym(student, key=make_settings("", "unused", "fakeredis").pseudonym_secret)
+    wait.until(lambda d: name in _text(d, "board"))
+    mine = browser.find_element(By.CSS_SELECTOR, "#board li.me .name")
+    assert mine.text == name and student not in _text(browser, "board")
+    assert name in _text(browser, "board-me")
     assert not browser.find_element(By.ID, "error").is_displayed()
 
     # The server recorded the read with the time the page measured (at least 1 s).

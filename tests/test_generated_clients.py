@@ -204,6 +204,8 @@ def test_python_client_calls_every_operation(
         **auth,
     )
     assert board.me.student == student and board.period == models.LeaderboardOutPeriod.WEEK
+    # Others appear by name only; the caller's own name is their pseudonym (none was set).
+    assert board.me.name.startswith("Learner-") and all(e.name for e in board.top)
     call("training", "get_next", models.NextOut, language=models.GetNextLanguage.C, **auth)
     call("ops", "health", models.HealthOut)
     call("ops", "ready", models.ReadyOut)

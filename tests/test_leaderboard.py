@@ -7,8 +7,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from app.training import shapes
-from tests.conftest import conforms, small_catalog_app
+from app.training.names import pseudonym
+from tests.conftest import Api, conforms, small_catalog_app
 from tests.test_cache import redis_outage
 
 
@@ -41,10 +44,19 @@ async def test_leaderboard_ranks_under_concurrent_awards(
             ).json()
             conforms(shapes.LeaderboardOut, body)
             ranked = sorted(expected.items(), key=lambda kv: -kv[1])
-            assert [(e["student"], e["points"]) for e in body["top"]] == ranked[:3]
+            key = api.settings.pseudonym_secret
+            assert [(e["name"], e["points"]) for e in body["top"]] == [
+                (pseudonym(s, key=key), p) for s, p in ranked[:3]
+            ]
             assert [e["rank"] for e in body["top"]] == [1, 2, 3]
             # The caller is outside the top 3 and still sees their own place.
-            assert body["me"] == {"student": students[0], "rank": 8, "points": 1, "hidden": False}
+            assert body["me"] == {
+                "student": students[0],
+                "name": pseudonym(students[0], key=key),
+                "rank": 8,
+                "points": 1,
+                "hidden": False,
+            }
             for period in ("week", "month"):
                 again = (
                     await api.get(
@@ -104,16 +116,17 @@ async def test_leaderboard_opt_out(mongo_url: str, mongo_client: Any, redis_kind
                 headers=api.headers("OPT_B"),
             )
             assert res.json()["leaderboard_opt_out"] is True
+            name_a = pseudonym("OPT_A", key=api.settings.pseudonym_secret)
             seen_by_a = (
                 await api.get("/training/leaderboard", student="OPT_A", language="c", period="all")
             ).json()
-            assert [e["student"] for e in seen_by_a["top"]] == ["OPT_A"]
+            assert [(e["name"], e["is_me"]) for e in seen_by_a["top"]] == [(name_a, True)]
             own = (
                 await api.get("/training/leaderboard", student="OPT_B", language="c", period="all")
             ).json()
             assert own["me"]["hidden"] is True and own["me"]["rank"] == 1
             assert own["me"]["points"] == 4
-            assert all(e["student"] != "OPT_B" for e in own["top"])
+            assert [e["name"] for e in own["top"]] == [name_a]
             # Reads after opting out stay off the board too.
             await api.post(
                 "/training/samples/c_ch1_q_000005/mark-read", student="OPT_B", time_spent=5
@@ -121,9 +134,139 @@ async def test_leaderboard_opt_out(mongo_url: str, mongo_client: Any, redis_kind
             seen_by_a = (
                 await api.get("/training/leaderboard", student="OPT_A", language="c", period="all")
             ).json()
-            assert [e["student"] for e in seen_by_a["top"]] == ["OPT_A"]
+            assert [e["name"] for e in seen_by_a["top"]] == [name_a]
     finally:
         await mongo_client.drop_database(name)
+
+
+# --- names instead of ids ---------------------------------------------------------------
+
+
+async def _board(api: Any, student: str) -> dict[str, Any]:
+    res = await api.get("/training/leaderboard", student=student, language="c", period="all")
+    assert res.status_code == 200, res.text
+    body: dict[str, Any] = res.json()
+    conforms(shapes.LeaderboardOut, body)
+    return body
+
+
+async def _set_name(api: Any, student: str, body: dict[str, Any]) -> Any:
+    return await api.client.put("/training/preferences", json=body, headers=api.headers(student))
+
+
+async def test_leaderboard_shows_names_never_other_ids(
+    mongo_url: str, mongo_client: Any, redis_kind: str
+) -> None:
+    app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 6)
+    try:
+        async with app_cm as api:
+            ids = ["SIDHI_NAME_A", "SIDHI_NAME_B", "SIDHI_NAME_C"]
+            for i, student in enumerate(ids):
+                for j in range(i + 1):
+                    await api.post(
+                        f"/training/samples/c_ch1_q_{j:06d}/mark-read",
+                        student=student,
+                        time_spent=5,
+                    )
+            res = await _set_name(api, ids[2], {"display_name": "Zoë the Great"})
+            assert res.status_code == 200, res.text
+            assert res.json()["display_name"] == res.json()["name"] == "Zoë the Great"
+            key = api.settings.pseudonym_secret
+            for viewer in ids:
+                body = await _board(api, viewer)
+                others = [s for s in ids if s != viewer]
+                assert not any(s in str(body["top"]) for s in others), body["top"]
+                assert all(set(e) == {"rank", "name", "points", "is_me"} for e in body["top"])
+                assert [e["name"] for e in body["top"]] == [
+                    "Zoë the Great",
+                    pseudonym(ids[1], key=key),
+                    pseudonym(ids[0], key=key),
+                ]
+                assert [e["is_me"] for e in body["top"]] == [s == viewer for s in ids[::-1]]
+                # The caller's own entry carries their id and the name others see.
+                mine = "Zoë the Great" if viewer == ids[2] else pseudonym(viewer, key=key)
+                assert body["me"]["student"] == viewer and body["me"]["name"] == mine
+            # Pseudonyms are stable (also across a rebuild of the board), distinct, and
+            # not the id.
+            before = await _board(api, ids[0])
+            from app.training.leaderboard import board_for
+
+            board, _, _ = board_for("c", "all", datetime.now(UTC))
+            await api.backend.client.delete(api.boards.keys(board)[0])
+            assert (await _board(api, ids[0]))["top"] == before["top"]
+            names = [e["name"] for e in before["top"][1:]]
+            assert len(set(names)) == 2 and all(n.startswith("Learner-") for n in names)
+            # Clearing the display name brings the pseudonym back.
+            res = await _set_name(api, ids[2], {"display_name": None})
+            assert res.status_code == 200
+            assert res.json()["display_name"] is None
+            assert res.json()["name"] == pseudonym(ids[2], key=key)
+            top = (await _board(api, ids[0]))["top"]
+            assert top[0]["name"] == pseudonym(ids[2], key=key)
+    finally:
+        await mongo_client.drop_database(name)
+
+
+async def test_display_name_set_kept_and_cleared(api: Api) -> None:
+    other = api.student + "_2"
+    # The catalog database is shared by the tests: a name of this test's own.
+    ada = "Ada " + api.student[-8:]
+    res = await _set_name(api, api.student, {"display_name": ada})
+    assert res.status_code == 200, res.text
+    assert res.json()["display_name"] == ada
+    # Absent leaves it; other fields change alone.
+    res = await _set_name(api, api.student, {"tz": "Europe/Berlin"})
+    assert res.json()["display_name"] == ada and res.json()["tz"] == "Europe/Berlin"
+    # Someone else's name, in another case or with compatibility forms, is refused.
+    for taken in (ada.lower(), ada.upper(), "\uff21" + ada[1:]):
+        res = await _set_name(api, other, {"display_name": taken})
+        assert res.status_code == 409, (taken, res.text)
+        assert res.json()["code"] == "name_taken" and "already used" in res.json()["detail"]
+    # The owner may change its case; once it is cleared, the name is free again.
+    res = await _set_name(api, api.student, {"display_name": ada.upper()})
+    assert res.status_code == 200 and res.json()["name"] == ada.upper()
+    res = await _set_name(api, api.student, {"display_name": None})
+    assert res.status_code == 200 and res.json()["display_name"] is None
+    assert res.json()["name"] == pseudonym(api.student, key=api.settings.pseudonym_secret)
+    res = await _set_name(api, other, {"display_name": ada.lower()})
+    assert res.status_code == 200 and res.json()["name"] == ada.lower()
+    # Students without a name do not collide with each other (partial index).
+    for student in (api.student, api.student + "_3"):
+        res = await _set_name(api, student, {"leaderboard_opt_out": False})
+        assert res.status_code == 200 and res.json()["display_name"] is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ab",  # too short
+        "x" * 25,  # too long
+        " Ada",  # leading space
+        "Ada ",  # trailing space
+        "Ada  L",  # two spaces
+        "Ada!",  # punctuation outside _ - .
+        "Ada\u200bL",  # a format character (zero-width space)
+        "Ada\u0007L",  # a control character
+        "SIDHI_x",  # an id
+        "sidhi_A6281C8BA865",
+        "Learner-7F3A9C2E",  # a pseudonym
+        "123",  # no letter
+    ],
+)
+async def test_invalid_display_names_are_400_with_a_detail(api: Api, bad: str) -> None:
+    res = await _set_name(api, api.student, {"display_name": bad})
+    assert res.status_code == 400, (bad, res.text)
+    assert res.json()["code"] == "invalid_parameter" and "display_name" in res.json()["detail"]
+    prefs = (await _set_name(api, api.student, {})).json()
+    assert prefs["display_name"] is None
+
+
+async def test_display_names_accept_unicode_letters_in_nfc(api: Api) -> None:
+    tail = api.student[-6:]
+    decomposed = "Jose\u0301 हिन्दी " + tail
+    res = await _set_name(api, api.student, {"display_name": decomposed})
+    assert res.status_code == 200, res.text
+    assert res.json()["display_name"] == "José हिन्दी " + tail
 
 
 # --- next-best sample -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from app.training import shapes
+from app.training.names import pseudonym
 from app.training.streaks import quarter_of, reads_per_day, streak, zone
 from tests.conftest import Api, conforms
 
@@ -99,7 +100,13 @@ async def test_time_zone_from_query_or_preference(api: Api) -> None:
     res = await api.client.put(
         "/training/preferences", json={"tz": "Asia/Kathmandu"}, headers=api.headers()
     )
-    assert res.json() == {"status": "success", "tz": "Asia/Kathmandu", "leaderboard_opt_out": False}
+    assert res.json() == {
+        "status": "success",
+        "tz": "Asia/Kathmandu",
+        "leaderboard_opt_out": False,
+        "display_name": None,
+        "name": pseudonym(api.student, key=api.settings.pseudonym_secret),
+    }
     body = (await api.get("/training/my-progress", language="c")).json()
     assert body["streak"]["tz"] == "Asia/Kathmandu"
     body = (await api.get("/training/my-progress", language="c", tz="Pacific/Auckland")).json()

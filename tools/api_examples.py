@@ -197,10 +197,10 @@ EXAMPLES: list[ExampleCall] = [
     },
     {
         "title": "Preferences",
-        "note": "Store the time zone streaks are counted in, and leaderboard visibility.",
+        "note": "Time zone for streaks, leaderboard visibility, the name leaderboards show.",
         "method": "PUT",
         "path": "/training/preferences",
-        "json": {"tz": "Europe/Berlin", "leaderboard_opt_out": False},
+        "json": {"tz": "Europe/Berlin", "leaderboard_opt_out": False, "display_name": "Ada L."},
     },
     {
         "title": "My progress in a time zone",
@@ -211,7 +211,7 @@ EXAMPLES: list[ExampleCall] = [
     },
     {
         "title": "Leaderboard",
-        "note": "Top students by points this UTC week, and the caller's own rank.",
+        "note": "Top students by name (never by id) this UTC week, and the caller's own rank.",
         "method": "GET",
         "path": "/training/leaderboard",
         "query": {"language": "c", "period": "week", "limit": 5},

@@ -42,7 +42,8 @@ class TimeSpentIn(BaseModel):
 
 
 class PreferencesIn(BaseModel):
-    """Preferences to change; absent (or null) fields stay as they are."""
+    """Preferences to change; absent (or null) fields stay as they are, except
+    ``display_name``, which null clears."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -55,4 +56,13 @@ class PreferencesIn(BaseModel):
     )
     leaderboard_opt_out: bool | None = Field(
         None, description="Hide me from other students' leaderboards."
+    )
+    display_name: str | None = Field(
+        None,
+        max_length=64,
+        description="The name other students see on leaderboards: 3-24 letters, digits, "
+        "spaces, `_`, `-` or `.`, not used by another student (compared case-insensitively; "
+        "409 `name_taken`), not like a student id (`SIDHI_…`) or a pseudonym (`Learner-…`). "
+        "null: cleared, the pseudonym shows again; absent: unchanged.",
+        examples=["Ada L."],
     )

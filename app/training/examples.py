@@ -157,8 +157,17 @@ LEADERBOARD_OUT: shapes.LeaderboardOut = {
     "period": "week",
     "period_key": "2026-W48",
     "as_of": AT,
-    "top": [{"rank": 1, "student": "SIDHI_A6281C8BA865", "points": 42}],
-    "me": {"student": "SIDHI_B00000000001", "rank": 17, "points": 5, "hidden": False},
+    "top": [
+        {"rank": 1, "name": "Ada L.", "points": 42, "is_me": False},
+        {"rank": 2, "name": "Learner-7F3A9C2E", "points": 40, "is_me": False},
+    ],
+    "me": {
+        "student": "SIDHI_B00000000001",
+        "name": "Learner-0B5D41E7",
+        "rank": 17,
+        "points": 5,
+        "hidden": False,
+    },
 }
 NEXT_OUT: shapes.NextOut = {
     "status": "success",
@@ -171,6 +180,8 @@ PREFERENCES_OUT: shapes.PreferencesOut = {
     "status": "success",
     "tz": "Europe/Berlin",
     "leaderboard_opt_out": False,
+    "display_name": "Ada L.",
+    "name": "Ada L.",
 }
 TIMEZONES_OUT: shapes.TimezonesOut = {
     "status": "success",

@@ -5,6 +5,10 @@ kept by write-through on first reads, rebuilt from the MongoDB snapshot below wh
 missing, or that snapshot alone when Redis fails or the cache is off. Students who opted
 out are on no board: others never see them; they still see their own points and the
 rank they would have.
+
+Boards are keyed by student id; ids become names only in the answer (``app.training.names``):
+others are shown by display name or pseudonym, never by id, and only the caller's own
+entry (``me``) carries their id.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from app.db import Database
+from app.training import names
 from app.training.curriculum import LANGUAGES, Language
 from app.training.queries import reads, students
 from app.training.shapes import LeaderboardOut
@@ -91,11 +96,13 @@ async def leaderboard(
     period: Period,
     limit: int,
     now: datetime,
+    pseudonym_key: bytes,
 ) -> LeaderboardOut:
-    """The top ``limit`` of a board and the caller's own rank and points."""
+    """The top ``limit`` of a board, by name, and the caller's own rank and points."""
     board, start, end = board_for(language, period, now)
     snapshot = _snapshot(db, language, start, end)
-    hidden = bool((await students.get_prefs(db, student)).get("leaderboard_opt_out"))
+    prefs = await students.get_prefs(db, student)
+    hidden = bool(prefs.get("leaderboard_opt_out"))
     hidden_points = None
     if hidden:
         # Not on the board: their own points, and the rank they would have.
@@ -103,6 +110,10 @@ async def leaderboard(
         hidden_points = own.get(student, 0.0)
     found = await boards.standing(board, student, limit, snapshot, hidden_points=hidden_points)
     ranks = _competition_ranks([p for _, p in found.top])
+    # The others' display names in one query; the caller's came with their preferences.
+    others = [s for s, _ in found.top if s != student]
+    chosen: dict[str, object] = dict(await students.display_names(db, others) if others else {})
+    chosen[student] = prefs.get("display_name")
     return {
         "status": "success",
         "language": language,
@@ -110,11 +121,17 @@ async def leaderboard(
         "period_key": board.key,
         "as_of": iso(now),
         "top": [
-            {"rank": r, "student": s, "points": int(p)}
+            {
+                "rank": r,
+                "name": names.shown_name(s, chosen.get(s), key=pseudonym_key),
+                "points": int(p),
+                "is_me": s == student,
+            }
             for r, (s, p) in zip(ranks, found.top, strict=True)
         ],
         "me": {
             "student": student,
+            "name": names.shown_name(student, chosen[student], key=pseudonym_key),
             "rank": found.my_rank,
             "points": int(found.my_points or 0),
             "hidden": hidden,

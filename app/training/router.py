@@ -285,8 +285,9 @@ async def get_leaderboard(
     period: Period = "week",
     limit: BoardSize = 10,
 ) -> Response:
-    """Top ``limit`` students by points of first reads in the period; ``me`` is the caller's
-    rank and points even outside the top. Opted-out students appear only to themselves."""
+    """Top ``limit`` students by points of first reads in the period, each by display name or
+    pseudonym (never by id); ``me`` is the caller's id, name, rank and points even outside
+    the top. Opted-out students appear only to themselves."""
     body = await leaderboard.leaderboard(
         db=res.db,
         boards=res.boards,
@@ -295,6 +296,7 @@ async def get_leaderboard(
         period=period,
         limit=limit,
         now=utcnow(),
+        pseudonym_key=res.settings.pseudonym_secret,
     )
     return student_response(body)
 
@@ -332,11 +334,12 @@ async def get_timezones() -> Response:
 @router.put(
     "/preferences",
     response_model=shapes.PreferencesOut,
-    responses=error_responses(400, 401, 422, 503),
-    summary="Set the student's time zone and leaderboard visibility",
+    responses=error_responses(400, 401, 409, 422, 503),
+    summary="Set the student's time zone, leaderboard visibility and display name",
 )
 async def put_preferences(student: CurrentStudent, res: Res, body: PreferencesIn) -> Response:
-    """Store the IANA zone streaks are counted in, and whether to hide from leaderboards."""
+    """Store the IANA zone streaks are counted in, whether to hide from leaderboards, and the
+    name leaderboards show (null clears it; 409 `name_taken` if another student has it)."""
     result = await preferences.update_preferences(
         db=res.db,
         boards=res.boards,
@@ -344,5 +347,10 @@ async def put_preferences(student: CurrentStudent, res: Res, body: PreferencesIn
         student=student.id,
         tz=body.tz,
         leaderboard_opt_out=body.leaderboard_opt_out,
+        # Absent keeps the name, null clears it: only the set of fields sent tells them apart.
+        display_name=(
+            body.display_name if "display_name" in body.model_fields_set else preferences.KEEP
+        ),
+        pseudonym_key=res.settings.pseudonym_secret,
     )
     return student_response(result)

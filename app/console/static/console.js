@@ -404,15 +404,16 @@
       });
       if (seq !== state.seq.board) return;
       const rows = body.top.map((entry) => {
-        const item = el("li", entry.student === body.me.student ? "me" : "");
-        item.append(el("span", "rank", "#" + entry.rank), el("span", "name", entry.student),
+        // Others are shown by name only (the API never sends their ids); el() sets textContent.
+        const item = el("li", entry.is_me ? "me" : "");
+        item.append(el("span", "rank", "#" + entry.rank), el("span", "name", entry.name),
           el("span", "pts", entry.points + " pt"));
         return item;
       });
       if (!rows.length) rows.push(el("li", "hint", "Nobody has read anything yet."));
       $("board").replaceChildren(...rows);
       const me = body.me;
-      $("board-me").textContent = "You: " +
+      $("board-me").textContent = "You (" + me.name + "): " +
         (me.rank ? "#" + me.rank + " with " + me.points + " pt" : "not ranked yet") +
         (me.hidden ? " (hidden from others)" : "") + " · " + body.period_key;
     } catch (err) {

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from app.db import META, PROGRESS, SAMPLES, Database
+from app.db import META, PROGRESS, SAMPLES, STATS, Database
 
 CATALOG_VERSION_ID = "catalog_version"
 
@@ -35,11 +35,24 @@ PROGRESS_INDEXES = [
     ),
 ]
 
+# One display name per student, compared by its folded key (``app.training.names``). Partial:
+# only documents with a key are indexed, so the students without a name do not collide.
+DISPLAY_NAME_INDEX = "display_name_unique"
+STATS_INDEXES = [
+    IndexModel(
+        [("prefs.name_key", ASCENDING)],
+        unique=True,
+        name=DISPLAY_NAME_INDEX,
+        partialFilterExpression={"prefs.name_key": {"$type": "string"}},
+    )
+]
+
 
 async def ensure_indexes(db: Database) -> None:
     """Create every index the API relies on (idempotent)."""
     await db[SAMPLES].create_indexes(SAMPLE_INDEXES)
     await db[PROGRESS].create_indexes(PROGRESS_INDEXES)
+    await db[STATS].create_indexes(STATS_INDEXES)
 
 
 async def ensure_sample_id_index(db: Database) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import BulkWriteError, WriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from app.db import STATS, Database
+from app.training.queries.meta import DISPLAY_NAME_INDEX
 from app.training.queries.reads import DUPLICATE_KEY, RECENT
 from app.training.streaks import quarter_of
 
@@ -99,23 +100,55 @@ async def points_and_prefs(
     return {str(doc["_id"]): doc for doc in await cursor.to_list(None)}
 
 
+class NameInUse(Exception):
+    """The display name's key is already another student's (the unique index said so)."""
+
+
+def _is_name_conflict(exc: DuplicateKeyError) -> bool:
+    """Whether a duplicate key is the display-name index's (not a racing ``_id`` upsert)."""
+    pattern = (exc.details or {}).get("keyPattern") or {}
+    return "prefs.name_key" in pattern or DISPLAY_NAME_INDEX in str(exc) or "name_key" in str(exc)
+
+
 async def update_prefs(
-    db: Database, student: str, changes: dict[str, Any], now: datetime
+    db: Database,
+    student: str,
+    changes: dict[str, Any],
+    now: datetime,
+    *,
+    unset: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Set preference fields of a student's stats document; return all preferences."""
+    """Set (``changes``) and remove (``unset``) preference fields of a student's stats
+    document; return all preferences. ``NameInUse`` when a display name is taken."""
     update: dict[str, Any] = {"$setOnInsert": {"total_points": 0}}
-    if changes:
+    if changes or unset:
         update["$set"] = {**changes, "updated_at": now}
-    doc = await db[STATS].find_one_and_update(
-        {"_id": student},
-        update,
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-        projection={"_id": 0, "prefs": 1},
-    )
+    if unset:
+        update["$unset"] = dict.fromkeys(unset, "")
+    try:
+        doc = await db[STATS].find_one_and_update(
+            {"_id": student},
+            update,
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            projection={"_id": 0, "prefs": 1},
+        )
+    except DuplicateKeyError as exc:
+        if _is_name_conflict(exc):
+            raise NameInUse(str(changes.get("prefs.name_key"))) from exc
+        raise
     if doc is None:  # SecantusDB's racing-upsert quirk: read it back
         doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "prefs": 1})
     return dict((doc or {}).get("prefs") or {})
+
+
+async def display_names(db: Database, ids: Iterable[str]) -> dict[str, str]:
+    """The display names of those of ``ids`` that set one, in one query."""
+    cursor = db[STATS].find(
+        {"_id": {"$in": list(ids)}, "prefs.display_name": {"$type": "string"}},
+        {"prefs.display_name": 1},
+    )
+    return {str(doc["_id"]): doc["prefs"]["display_name"] async for doc in cursor}
 
 
 async def get(db: Database, student: str) -> dict[str, Any] | None:
@@ -124,7 +157,7 @@ async def get(db: Database, student: str) -> dict[str, Any] | None:
 
 
 async def get_prefs(db: Database, student: str) -> dict[str, Any]:
-    """A student's preferences (time zone, leaderboard opt-out)."""
+    """A student's preferences (time zone, leaderboard opt-out, display name)."""
     doc = await db[STATS].find_one({"_id": student}, {"_id": 0, "prefs": 1})
     return dict((doc or {}).get("prefs") or {})
 
