@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench loadtest faultload crashtest clean docs
+.PHONY: install run test lint bench loadtest faultload crashtest outage clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ faultload: $(STAMP)  ## locust with a Redis restart mid-run, then MongoDB/Redis 
 
 crashtest: $(STAMP)  ## SIGKILL a mark-read at each step 20 times; totals checked against sample_progress
 	CRASH_ROUNDS=$${CRASH_ROUNDS:-20} $(BIN)/python -m pytest -q tests/test_crash_safety.py
+
+outage: $(STAMP)  ## kill -9 the embedded database under load; stale reads, recovery time, audit
+	$(BIN)/python -m loadtests.outage_run $(OUTAGE_ARGS)
 
 bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read, my-progress
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
