@@ -48,7 +48,9 @@ async def own_mongo(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
     server.stop()
 
 
-async def test_mongodb_down_serves_cached_reads_stale_and_recovers(own_mongo: EmbeddedMongo, redis_kind: str) -> None:
+async def test_mongodb_down_serves_cached_reads_stale_and_recovers(
+    own_mongo: EmbeddedMongo, redis_kind: str
+) -> None:
     settings = make_settings(own_mongo.url, "lmx", redis_kind, mongo_timeout_ms=500)
     async with running_app(settings) as api:
         fresh = await api.get("/training/samples", language="c", limit=2)
