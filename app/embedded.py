@@ -5,11 +5,17 @@ app's GIL and keeps the GPL-2.0 server at arm's length from our code. Its data l
 under ``DATA_DIR/db`` and survives restarts. A small state file lets a second command
 (e.g. ``lumetrix migrate`` while ``lumetrix dev`` runs) reuse the running server instead
 of fighting over the WiredTiger lock.
+
+Who may start a server on a data directory is decided by an exclusive ``flock`` on
+``DATA_DIR/embedded-db.lock``: the process that holds it is the owner (it starts, restarts
+and stops the server); the server inherits the lock, so it stays held while either of them
+lives. Everyone else is a guest: it waits for the owner's server to answer and reuses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -17,12 +23,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "embedded-db.json"
+LOCK_FILE = "embedded-db.lock"
 
 
 def free_port() -> int:
@@ -55,11 +63,17 @@ class EmbeddedMongo:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.reused = False
+        self._lock_fd: int | None = None
 
     @property
     def url(self) -> str:
         """The connection string of the running server."""
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    @property
+    def owner(self) -> bool:
+        """Whether this object holds the data directory's lock (and so runs the server)."""
+        return self._lock_fd is not None
 
     def _state_path(self) -> Path:
         return self.data_dir / STATE_FILE
@@ -74,17 +88,67 @@ class EmbeddedMongo:
             return port
         return None
 
+    def _try_lock(self) -> bool:
+        """Take the data directory's lock if nobody holds it (flock: a second descriptor in
+        this same process conflicts too, so two objects here never both own it)."""
+        if self._lock_fd is not None:
+            return True
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # the server we stopped held it too; now it is free
+            self._lock_fd = None
+
     def start(self, timeout: float = 60.0, *, port: int | None = None) -> str:
         """Start the server (or reuse one already serving this data dir); return its URL.
 
-        ``port`` pins the port (a restart that clients should find where it was)."""
+        ``port`` pins the port (a restart that clients should find where it was). While
+        another process owns the directory (its server starting or restarting), wait up to
+        ``timeout`` for that server instead of starting a second one."""
+        if self.owner and self.proc is not None and self.proc.poll() is None:
+            return self.url  # already running
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        existing = self._running_elsewhere()
-        if existing:
-            self.port, self.reused = existing, True
-            log.info("reusing embedded SecantusDB on 127.0.0.1:%d", self.port)
-            return self.url
+        deadline = time.monotonic() + timeout
+        while not self._try_lock():
+            existing = self._running_elsewhere()
+            if existing:
+                self.port, self.reused = existing, True
+                log.info("reusing embedded SecantusDB on 127.0.0.1:%d", self.port)
+                return self.url
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"another process holds {self.data_dir / LOCK_FILE} but its embedded "
+                    "SecantusDB did not answer in time"
+                )
+            time.sleep(0.1)
+        self.reused = False
         self.port = port or free_port()
+        try:
+            self._spawn(timeout)
+        except BaseException:
+            self._unlock()
+            raise
+        return self.url
+
+    def restart(self, timeout: float = 60.0, *, cancel: threading.Event | None = None) -> None:
+        """Start the owner's server again on the same port and data (after it died), so
+        clients holding the old URL reconnect by themselves. Returns early when ``cancel``
+        is set (a shutdown), leaving whatever started for ``stop``."""
+        if not self.owner or self.proc is None:
+            raise RuntimeError("only the owner of the embedded database restarts it")
+        if self.proc.poll() is None:
+            return
+        self._spawn(timeout, cancel=cancel)
+
+    def _spawn(self, timeout: float, *, cancel: threading.Event | None = None) -> None:
         log_file = open(self.data_dir / "secantus.log", "ab")
         cmd = [
             sys.executable,
@@ -99,9 +163,16 @@ class EmbeddedMongo:
             "--log-level",
             "WARNING",
         ]
+        assert self._lock_fd is not None
         # A new session: Ctrl-C in the terminal reaches us, and we stop the child in order.
+        # The child inherits the lock: should we die first, it keeps guests from starting a
+        # second server on its data until it exits too.
         self.proc = subprocess.Popen(
-            cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(self._lock_fd,),
         )
         log_file.close()
         deadline = time.monotonic() + timeout
@@ -111,18 +182,18 @@ class EmbeddedMongo:
                     f"embedded SecantusDB exited with {self.proc.returncode}; "
                     f"see {self.data_dir / 'secantus.log'}"
                 )
+            if cancel is not None and cancel.is_set():
+                return
             if time.monotonic() > deadline:
-                self.stop()
+                self._terminate()
                 raise RuntimeError("embedded SecantusDB did not start in time")
             time.sleep(0.05)
         self._state_path().write_text(
             json.dumps({"pid": self.proc.pid, "port": self.port, "storage": self.storage})
         )
         log.info("started embedded SecantusDB on 127.0.0.1:%d (data %s)", self.port, self.storage)
-        return self.url
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the server we started (a reused one belongs to its owner)."""
+    def _terminate(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)
@@ -131,12 +202,20 @@ class EmbeddedMongo:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the server we started (a reused one belongs to its owner) and give up the
+        data directory."""
+        if not self.owner:
+            return
+        self._terminate(timeout)
         with contextlib.suppress(OSError):
             self._state_path().unlink()
+        self._unlock()
         log.info("stopped embedded SecantusDB")
 
     def kill(self) -> None:
-        """SIGKILL the server (crash tests)."""
+        """SIGKILL the server (crash tests); this object stays the owner."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
