@@ -17,9 +17,12 @@ per-student cache reloads from MongoDB.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from pymongo import WriteConcern
@@ -62,6 +65,21 @@ def _points(visit: VisitWrite) -> int:
 
 
 log = logging.getLogger("lumetrix")
+CONFLICT_RETRY = 5.0  # seconds a conflicting transaction is retried before its 503
+
+
+async def _commit(session: AsyncClientSession) -> None:
+    """Commit; an unknown commit result is asked again (a commit is idempotent)."""
+    for attempt in range(3):
+        try:
+            await session.commit_transaction()
+            return
+        except PyMongoError as exc:
+            unknown = exc.has_error_label("UnknownTransactionCommitResult")
+            if not unknown or isinstance(exc, ConnectionFailure) or attempt == 2:
+                raise
+
+
 ILLEGAL_OPERATION = 20  # a standalone mongod refusing transactions
 # Journaled commits; on SecantusDB that alone is not enough (see meta.flush_journal).
 JOURNALED = WriteConcern(j=True)
@@ -98,14 +116,30 @@ class VisitCommitter:
             return await self._alone(visits, exc)
 
     async def _transaction(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
+        """Write ``visits`` in one transaction. A write conflict (two workers on the same
+        student or read, or a dead worker's transaction not yet swept) is retried for up
+        to ``CONFLICT_RETRY`` seconds; a database that is away fails at once, so the
+        request gets its 503 within the server-selection timeout."""
+        deadline = time.monotonic() + CONFLICT_RETRY
+        pause = 0.01
         async with self.sessions.session() as session:
-
-            async def body(session: AsyncClientSession) -> list[Written | Exception]:
-                return await write_visits(self.db, visits, session=session)
-
-            # with_transaction retries a transient conflict (two workers upserting the
-            # same student or the same read) and an unknown commit result.
-            written = await session.with_transaction(body, write_concern=JOURNALED)
+            while True:
+                await session.start_transaction(write_concern=JOURNALED)
+                try:
+                    written = await write_visits(self.db, visits, session=session)
+                    await _commit(session)
+                    break
+                except PyMongoError as exc:
+                    if session.in_transaction:
+                        with suppress(PyMongoError):
+                            await session.abort_transaction()
+                    retry = exc.has_error_label("TransientTransactionError") and not isinstance(
+                        exc, ConnectionFailure
+                    )
+                    if not retry or time.monotonic() + pause > deadline:
+                        raise
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.5)
         # Nothing is acknowledged until the commit is on disk (see flush_journal).
         await meta.flush_journal(self.db, self.sessions.name)
         return written
