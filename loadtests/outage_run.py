@@ -94,6 +94,10 @@ async def run(args: argparse.Namespace, server: subprocess.Popen[bytes], base: s
         stop_at = started + args.seconds
         killed_at: float | None = None
 
+        def _in_outage(t0: float) -> bool:
+            """Sent after the kill, and before writes were acknowledged again."""
+            return killed_at is not None and t0 > killed_at and tally.write_ok_after_kill is None
+
         async def reader(student: str) -> None:
             headers = _headers(student)
             while time.monotonic() < stop_at:
@@ -107,7 +111,7 @@ async def run(args: argparse.Namespace, server: subprocess.Popen[bytes], base: s
                         kind = "200 stale"
                 except httpx.HTTPError:
                     kind = "transport error"
-                if killed_at is not None and tally.write_ok_after_kill is None:
+                if _in_outage(t0):
                     tally.reads[kind] += 1
                     if kind == "503":
                         ms = (time.monotonic() - t0) * 1000
@@ -123,6 +127,7 @@ async def run(args: argparse.Namespace, server: subprocess.Popen[bytes], base: s
                 if time.monotonic() >= stop_at:
                     return
                 tried.add(sample_id)
+                t0 = time.monotonic()
                 try:
                     res = await http.post(
                         f"{base}/training/samples/{sample_id}/mark-read",
@@ -135,7 +140,8 @@ async def run(args: argparse.Namespace, server: subprocess.Popen[bytes], base: s
                     body = res.json()
                     if body["is_first_read"]:
                         acked[sample_id] = body["points_awarded"]
-                    if killed_at is not None and tally.write_ok_after_kill is None:
+                    if killed_at is not None and _in_outage(t0):
+                        # The first write sent after the kill that was acknowledged.
                         tally.write_ok_after_kill = time.monotonic() - killed_at
                 else:
                     await asyncio.sleep(0.2)
@@ -158,7 +164,7 @@ async def run(args: argparse.Namespace, server: subprocess.Popen[bytes], base: s
             read_points = 0
             for sample_id in tally.tried[student]:
                 res = await http.get(f"{base}/training/samples/{sample_id}", headers=headers)
-                sample = res.json()
+                sample = res.json()["data"]
                 if sample["isRead"]:
                     read_points += int(sample.get("read_points", 1))
                 elif sample_id in tally.acked[student]:
