@@ -75,13 +75,25 @@ def _exit_on_sigterm() -> None:
 
 
 # Our middleware writes the access log; log_config=None keeps the JSON handler of _logging.
+# The protocol is uvicorn's httptools one plus a header size limit and a header-read deadline,
+# which uvicorn lacks (app/protocol.py; it reads MAX_HEADER_BYTES and HEADER_TIMEOUT).
 _SERVER: dict[str, Any] = {
     "loop": "uvloop",
-    "http": "httptools",
+    "http": "app.protocol:GuardedHttpToolsProtocol",
     "access_log": False,
     "log_level": "info",
     "log_config": None,
 }
+
+
+def _server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options: ``_SERVER`` plus the limits that come from settings."""
+    return {
+        **_SERVER,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        # Past this many connections plus running requests, uvicorn answers 503 at once.
+        "limit_concurrency": settings.max_concurrency,
+    }
 
 
 def _logging(level: str = "INFO") -> None:
@@ -117,7 +129,12 @@ def serve(
             settings = stack.enter_context(database_settings(settings))
             os.environ["MONGODB_URL"] = str(settings.mongodb_url)
         uvicorn.run(
-            "app.main:create_app", factory=True, host=host, port=port, workers=workers, **_SERVER
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **_server_options(settings),
         )
 
 
@@ -167,7 +184,7 @@ def dev(
         )
         # The token rides in the fragment, which browsers never send, so it stays out of logs.
         typer.echo(f"Learner console:\n{console_url(base, token, client_id)}\n")
-        uvicorn.run(create_app(settings), host=host, port=port, **_SERVER)
+        uvicorn.run(create_app(settings), host=host, port=port, **_server_options(settings))
 
 
 @cli.command("seed-demo")

@@ -34,7 +34,9 @@ ErrorCode = Literal[
     "not_authenticated",  # 401
     "not_found",  # 404
     "method_not_allowed",  # 405
+    "request_timeout",  # 408
     "name_taken",  # 409
+    "payload_too_large",  # 413
     "validation_error",  # 422
     "rate_limited",  # 429
     "http_error",  # another status from the HTTP layer

@@ -107,6 +107,16 @@ def _new_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
+# Methods the service answers (or refuses with a 405). Any other token is sent by scanners
+# and attackers only: every one would be a new metric series per route, so they share one.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+
+
+def method_label(method: str) -> str:
+    """The ``method`` label of a request: its method, or ``OTHER`` for an unusual one."""
+    return method if method in _METHODS else "OTHER"
+
+
 @functools.lru_cache(maxsize=512)
 def _timer(route: str, method: str, status: int) -> Any:
     """The latency histogram's child for these labels, bound once (``labels`` takes a
@@ -164,7 +174,7 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             matched = scope.get("route")
             route = self.templates.get(id(matched)) or getattr(matched, "path", None) or "unmatched"
-            _timer(route, scope["method"], status).observe(elapsed)
+            _timer(route, method_label(scope["method"]), status).observe(elapsed)
             if self.access_log:
                 log.info(
                     "request",

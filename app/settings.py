@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     mongodb_db: str = "lumetrix"
     redis_url: str | None = Field(default=None, description="Unset: in-process fakeredis.")
     jwt_secret: str = DEV_JWT_SECRET
+    max_token_lifetime: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="Longest token lifetime accepted (exp - iat, or exp - now without iat), s.",
+    )
     pseudonym_key: str | None = Field(
         default=None,
         description="Key of the leaderboard pseudonyms (HMAC-SHA256 of the student id); "
@@ -100,6 +105,30 @@ class Settings(BaseSettings):
         default=2.0,
         gt=0,
         description="Redis socket timeout of command-line work (bulk loads, deletes), s.",
+    )
+    max_body_bytes: int = Field(
+        default=16384, ge=1, description="Largest request body accepted; larger: 413."
+    )
+    body_timeout: float = Field(
+        default=10.0, gt=0, description="Longest wait for the next piece of a request body, s."
+    )
+    max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        description="Largest request line plus headers accepted (lumetrix serve/dev); larger: 431.",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a connection may take to send a request's headers (serve/dev), s.",
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, description="Idle keep-alive connections are closed after this, s."
+    )
+    max_concurrency: int = Field(
+        default=1000,
+        ge=1,
+        description="Connections plus in-flight requests per worker; past it uvicorn answers 503.",
     )
 
     @field_validator("mongodb_url", "redis_url", mode="before")

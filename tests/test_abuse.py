@@ -1,9 +1,12 @@
-"""Per-student rate limit on mark-read: 429 with Retry-After, kept in Redis, fail-open."""
+"""Abuse defences: the per-student mark-read rate limit (429 with Retry-After, kept in Redis,
+fail-open), body limits before auth, and metric series that odd methods cannot multiply."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from app.observability import REQUEST_SECONDS
 from tests.conftest import make_settings, running_app, unique_name
 from tests.test_cache import redis_outage
 
@@ -43,3 +46,71 @@ async def test_window_reopens(mongo_url: str, catalog_db: str, redis_kind: str) 
         assert (await api.post(path, time_spent=5)).status_code == 429
         await asyncio.sleep(0.4)
         assert (await api.post(path, time_spent=5)).status_code == 200
+
+
+# Every method llhttp (uvicorn's parser) accepts beyond the usual seven, and a few it would
+# not (an in-process client sends anything): 35 in all.
+ODD_METHODS = [
+    *"CONNECT TRACE COPY LOCK MKCOL MOVE PROPFIND PROPPATCH SEARCH UNLOCK BIND REBIND".split(),
+    *"UNBIND ACL REPORT MKACTIVITY CHECKOUT MERGE M-SEARCH NOTIFY SUBSCRIBE".split(),
+    *"UNSUBSCRIBE PURGE MKCALENDAR LINK UNLINK SOURCE QUERY PRI DESCRIBE ANNOUNCE".split(),
+    *"SETUP PLAY PAUSE TEARDOWN".split(),
+]
+
+
+def _series() -> set[tuple[str, ...]]:
+    return {
+        tuple(sorted(sample.labels.items()))
+        for metric in REQUEST_SECONDS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_count")
+    }
+
+
+async def test_odd_methods_do_not_multiply_metric_series(mongo_url: str, catalog_db: str) -> None:
+    assert len(set(ODD_METHODS)) == 35
+    paths = [
+        "/health",
+        "/metrics",
+        "/training/samples",
+        "/training/preferences",
+        "/training/samples/c_ch1_q_000001/mark-read",
+        "/no/such/path",
+        "/wp-login.php",
+    ]
+    async with running_app(make_settings(mongo_url, catalog_db, "fakeredis")) as api:
+        before = _series()
+        for method in ODD_METHODS:
+            for path in paths:
+                res = await api.client.request(method, path)
+                assert res.status_code in (401, 404, 405), (method, path, res.status_code)
+        new = _series() - before
+    methods = {dict(labels)["method"] for labels in new}
+    assert methods <= {"OTHER"}, methods
+    # At most one series per path and status class, whatever the number of methods.
+    assert len(new) <= len(paths), new
+
+
+async def test_oversized_bodies_are_413_before_auth(mongo_url: str, catalog_db: str) -> None:
+    settings = make_settings(mongo_url, catalog_db, "fakeredis", max_body_bytes=1024)
+    async with running_app(settings) as api:
+        path = "/training/samples/c_ch1_q_000001/mark-read"
+
+        async def stream() -> Any:
+            for _ in range(100):
+                yield b"x" * 1000
+
+        for res in (
+            await api.client.post(path, content=b"{" + b" " * 2000 + b"}"),  # Content-Length
+            await api.client.post(path, content=stream()),  # chunked, no length
+            await api.client.put("/training/preferences", content=stream(), headers=api.headers()),
+        ):
+            assert res.status_code == 413, res.text
+            assert res.json()["code"] == "payload_too_large"
+            assert res.headers["connection"] == "close"
+        # Under the limit, requests are what they were.
+        assert (await api.client.post(path, json={"time_spent": 5})).status_code == 401
+        ok = await api.client.put(
+            "/training/preferences", json={"tz": "UTC"}, headers=api.headers()
+        )
+        assert ok.status_code == 200, ok.text

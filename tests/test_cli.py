@@ -102,7 +102,20 @@ async def test_seed_demo_command_is_idempotent(mongo_url: str, fresh_db: Any) ->
 def test_docker_compose_is_valid() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"app", "mongo", "redis"}
+    assert set(services) == {"proxy", "app", "mongo", "redis"}
+    # Only the proxy is published; it runs deploy/nginx.conf, which holds the limits.
+    assert "ports" not in services["app"] and services["proxy"]["ports"] == ["8000:8080"]
+    assert services["proxy"]["volumes"] == ["./deploy/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    for directive in (
+        "client_max_body_size 16k;",
+        "client_header_timeout 10s;",
+        "client_body_timeout 10s;",
+        "large_client_header_buffers 4 8k;",
+        "limit_conn per_ip",
+        "proxy_pass http://lumetrix;",
+    ):
+        assert directive in nginx, directive
     assert services["app"]["depends_on"] == {
         "mongo": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
