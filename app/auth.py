@@ -5,6 +5,7 @@ Tokens are minted and verified here; the request dependency is ``app.deps.curren
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterable
@@ -17,8 +18,13 @@ from app.errors import NotAuthenticated
 
 ALGORITHM = "HS256"  # pinned: "none" and every other algorithm are refused
 REQUIRED_CLAIMS = ("sub", "exp", "cid")
-# Student ids become Redis keys inside a {hash tag}: no braces, no spaces, bounded.
-STUDENT_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+# Student ids become Redis keys inside a {hash tag}: no braces, no spaces, bounded. \A…\Z
+# (not ^…$, whose $ also matches before a final newline: "S1\n" would be a second student).
+STUDENT_ID = re.compile(r"\A[A-Za-z0-9_.\-]{1,64}\Z")
+# Client ids are compared with a header and may reach logs: bounded, printable, no spaces.
+CLIENT_ID = re.compile(r"\A[A-Za-z0-9_.:\-]{1,64}\Z")
+TIME_CLAIMS = ("exp", "nbf", "iat")
+DEFAULT_MAX_LIFETIME = 24 * 3600
 QUERY_TOKEN_NAMES = ("token", "access_token", "jwt", "authorization")
 
 
@@ -37,10 +43,28 @@ def mint_token(secret: str, *, sub: str, client_id: str, ttl: int = 3600) -> str
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def _check_times(claims: dict[str, object]) -> None:
+def _check_claims(claims: dict[str, object], max_lifetime: float) -> None:
+    """Time claims are plain JSON numbers, the token lives at most ``max_lifetime`` seconds,
+    and it is valid now; NotAuthenticated otherwise. Runs on every use of a token, from the
+    memo too: only the clock changes between uses, and a check that depends on a claim's
+    type must never be skipped for a remembered token."""
     now = time.time()
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    if isinstance(exp, int | float) and exp <= now:
+    for name in TIME_CLAIMS:
+        value = claims.get(name)
+        # bool is an int subclass, and PyJWT itself casts "123" with int(): refuse both.
+        if name in claims and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise NotAuthenticated(f"token '{name}' must be a number (seconds since the epoch)")
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float):
+        raise NotAuthenticated("token is missing the 'exp' claim")
+    iat, nbf = claims.get("iat"), claims.get("nbf")
+    if exp - now > max_lifetime or (isinstance(iat, int | float) and exp - iat > max_lifetime):
+        raise NotAuthenticated(f"token lifetime exceeds the maximum of {int(max_lifetime)} s")
+    if exp <= now:
         raise NotAuthenticated("token expired")
     if isinstance(nbf, int | float) and nbf > now:
         raise NotAuthenticated("token not yet valid")
@@ -50,22 +74,26 @@ class TokenVerifier:
     """Verifies tokens with one key, remembering tokens whose signature already checked out.
 
     A token's signature and claims never change, so the memo holds no state that another
-    worker could change; only the clock is re-read (``exp``/``nbf``) on every use. It saves
+    worker could change; every claim check but the signature's runs again on every use
+    (the clock moves). Only tokens that passed them all are remembered. It saves
     the HMAC and base64 work that dominated auth on the hot path.
     """
 
-    def __init__(self, secret: str, *, maxsize: int = 50_000) -> None:
+    def __init__(
+        self, secret: str, *, max_lifetime: float = DEFAULT_MAX_LIFETIME, maxsize: int = 50_000
+    ) -> None:
         self.secret = secret
+        self.max_lifetime = max_lifetime
         self.verified: LRUCache[str, dict[str, object]] = LRUCache(maxsize=maxsize)
 
     def claims(self, token: str) -> dict[str, object]:
         """The verified claims of ``token``; NotAuthenticated when it does not verify."""
-        claims = self.verified.get(token)
-        if claims is None:
-            claims = decode_token(token, self.secret)
+        remembered = self.verified.get(token)
+        claims = decode_token(token, self.secret) if remembered is None else remembered
+        # Every use, remembered or not: the memo only saves the signature check.
+        _check_claims(claims, self.max_lifetime)
+        if remembered is None:
             self.verified[token] = claims
-        else:
-            _check_times(claims)
         return claims
 
 
@@ -105,10 +133,12 @@ def authenticate(
         raise NotAuthenticated("missing Authorization: Bearer <token> header")
     claims = tokens.claims(token)
     sub, cid = claims.get("sub"), claims.get("cid")
-    if not isinstance(sub, str) or not STUDENT_ID.match(sub):
+    if not isinstance(sub, str) or not STUDENT_ID.fullmatch(sub):
         raise NotAuthenticated("token 'sub' is not a valid student id")
-    if not isinstance(cid, str) or not cid:
-        raise NotAuthenticated("token 'cid' is not a valid client id")
+    if not isinstance(cid, str) or not CLIENT_ID.fullmatch(cid):
+        raise NotAuthenticated(
+            "token 'cid' is not a valid client id (1-64 letters, digits, '_', '.', ':', '-')"
+        )
     if x_client_id is None:
         raise NotAuthenticated("missing X-Client-Id header")
     if x_client_id != cid:

@@ -144,7 +144,7 @@ async def open_resources(
                 boards=layer.boards,
                 mark_read_limit=limiter,
                 visits=visits,
-                tokens=TokenVerifier(settings.jwt_secret),
+                tokens=TokenVerifier(settings.jwt_secret, max_lifetime=settings.max_token_lifetime),
             )
         finally:
             await visits.close()

@@ -150,7 +150,27 @@ class Leaderboards:
         async def op(r: Any) -> None:
             async with r.pipeline(transaction=False) as pipe:
                 for board in boards:
-                    pipe.zrem(self.keys(board)[0], student)
+                    key, gen = self.keys(board)
+                    # A new generation: a rebuild that read MongoDB before the opt-out
+                    # cannot install a board that still lists the student.
+                    pipe.incr(gen)
+                    pipe.pexpire(gen, board.ttl_seconds * 1000)
+                    pipe.zrem(key, student)
+                await pipe.execute()
+
+        await self.backend.call(op)
+
+    async def invalidate(self, boards: Sequence[Board]) -> None:
+        """Drop boards, so the next standing rebuilds them from MongoDB; a rebuild already
+        reading MongoDB is refused (new generation) rather than installing the old state."""
+
+        async def op(r: Any) -> None:
+            async with r.pipeline(transaction=False) as pipe:
+                for board in boards:
+                    key, gen = self.keys(board)
+                    pipe.incr(gen)
+                    pipe.pexpire(gen, board.ttl_seconds * 1000)
+                    pipe.delete(key)
                 await pipe.execute()
 
         await self.backend.call(op)
@@ -196,6 +216,10 @@ class BoardStore(Protocol):
         """Take a student off boards."""
         ...
 
+    async def invalidate(self, boards: Sequence[Board]) -> None:
+        """Forget what is kept of boards; their next standing comes from MongoDB."""
+        ...
+
 
 class MongoBoards:
     """Every standing computed from the snapshot; nothing is kept."""
@@ -217,6 +241,9 @@ class MongoBoards:
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:
         """Nothing kept; the snapshot leaves opted-out students out."""
+
+    async def invalidate(self, boards: Sequence[Board]) -> None:
+        """Nothing kept; every snapshot is fresh."""
 
 
 class RedisBoards:
@@ -259,3 +286,8 @@ class RedisBoards:
     async def remove(self, boards: Sequence[Board], student: str) -> None:
         """Best effort: a rebuild leaves opted-out students off anyway."""
         await self.boards.backend.best_effort(lambda: self.boards.remove(boards, student))
+
+    async def invalidate(self, boards: Sequence[Board]) -> None:
+        """Best effort: should Redis fail, the epoch bump when it returns makes every board
+        loaded before the failure count as missing, so these rebuild too."""
+        await self.boards.backend.best_effort(lambda: self.boards.invalidate(boards))

@@ -33,6 +33,9 @@ from migrations.add_language_to_samples import migrate
 SECRET = "test-secret-of-at-least-thirty-two-bytes!!"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 REDIS_BACKENDS = ["fakeredis", *(["redis"] if TEST_REDIS_URL else [])]
+# (Redis, LUMETRIX_CACHE) pairs: the cache on over every Redis, and off once (it never
+# reads Redis, so one backend is enough).
+CACHE_MODES = [*((kind, "on") for kind in REDIS_BACKENDS), ("fakeredis", "off")]
 
 
 @pytest.fixture(scope="session")
@@ -211,6 +214,24 @@ async def api(mongo_url: str, catalog_db: str, redis_kind: str) -> AsyncIterator
         yield client
 
 
+@pytest.fixture(params=CACHE_MODES, ids=lambda mode: f"{mode[0]}-cache-{mode[1]}")
+def cache_mode(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """Which Redis the app under test uses, and whether its cache is on."""
+    redis, cache = request.param
+    return str(redis), str(cache)
+
+
+@pytest.fixture
+async def api_any_cache(
+    mongo_url: str, catalog_db: str, cache_mode: tuple[str, str]
+) -> AsyncIterator[Api]:
+    """As ``api``, once per cache mode: cached (each Redis) and ``LUMETRIX_CACHE=off``."""
+    redis, cache = cache_mode
+    settings = make_settings(mongo_url, catalog_db, redis, lumetrix_cache=cache)
+    async with running_app(settings) as client:
+        yield client
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A DATA_DIR of this test's own."""
@@ -218,10 +239,11 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 async def small_catalog_app(
-    mongo_url: str, mongo_client: Any, redis_kind: str, samples: int
+    mongo_url: str, mongo_client: Any, redis_kind: str, samples: int, cache: str = "on"
 ) -> tuple[Any, str]:
     """An app on a database of its own holding ``samples`` migrated C samples (ten per
-    chapter; points alternate 1 and 2); returns it unstarted with the database's name."""
+    chapter; points alternate 1 and 2); returns it unstarted with the database's name.
+    ``cache``: the app's ``LUMETRIX_CACHE``."""
     name = unique_name("lmx_test_small")
     db = mongo_client[name]
     await db[SAMPLES].insert_many(
@@ -241,7 +263,7 @@ async def small_catalog_app(
             for i in range(samples)
         ]
     )
-    return running_app(make_settings(mongo_url, name, redis_kind)), name
+    return running_app(make_settings(mongo_url, name, redis_kind, lumetrix_cache=cache)), name
 
 
 @pytest.fixture(scope="session")

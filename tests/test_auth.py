@@ -9,8 +9,9 @@ import time
 import jwt
 import pytest
 
+from app.auth import mint_token
 from app.settings import Settings
-from tests.conftest import SECRET, Api
+from tests.conftest import SECRET, Api, make_settings, running_app
 
 
 def _b64(data: dict[str, object]) -> str:
@@ -62,6 +63,17 @@ async def test_valid_token_is_accepted(api: Api) -> None:
         ("missing cid", "'cid'"),
         ("missing exp", "'exp'"),
         ("bad sub", "not a valid student id"),
+        ("sub with a newline", "not a valid student id"),
+        ("string exp", "'exp' must be a number"),
+        ("bool exp", "exp"),
+        ("string nbf", "'nbf' must be a number"),
+        ("string iat", "'iat' must be a number"),
+        ("bool iat", "'iat' must be a number"),
+        ("exp in 9999", "lifetime exceeds the maximum of 86400 s"),
+        ("exp - iat over a day", "lifetime exceeds the maximum of 86400 s"),
+        ("long cid", "'cid' is not a valid client id"),
+        ("cid with a space", "'cid' is not a valid client id"),
+        ("empty cid", "'cid' is not a valid client id"),
     ],
 )
 async def test_bad_tokens_are_refused(api: Api, case: str, detail: str) -> None:
@@ -78,8 +90,20 @@ async def test_bad_tokens_are_refused(api: Api, case: str, detail: str) -> None:
         "missing cid": _token(_claims(cid=None)),
         "missing exp": _token(_claims(exp=None)),
         "bad sub": _token(_claims(sub="a}b{c")),
+        "sub with a newline": _token(_claims(sub="SIDHI_AUTH0001\n")),
+        "string exp": _token(_claims(exp=str(now + 60))),
+        "bool exp": _token(_claims(exp=True)),
+        "string nbf": _token(_claims(nbf=str(now - 10))),
+        "string iat": _token(_claims(iat=str(now))),
+        "bool iat": _token(_claims(iat=True)),
+        "exp in 9999": _token(_claims(exp=253402300799)),
+        "exp - iat over a day": _token(_claims(iat=now - 86400, exp=now + 60)),
+        "long cid": _token(_claims(cid="w" * 65)),
+        "cid with a space": _token(_claims(cid="w b")),
+        "empty cid": _token(_claims(cid="")),
     }[case]
-    status, body, headers = await _call(api, token)
+    client_id = {"long cid": "w" * 65, "cid with a space": "w b"}.get(case, "web")
+    status, body, headers = await _call(api, token, client_id=client_id)
     assert status == 401
     assert detail in str(body["detail"])
     assert headers.get("www-authenticate") == "Bearer"
@@ -138,3 +162,37 @@ async def test_a_remembered_token_still_expires(api: Api) -> None:
     api.resources.tokens.verified[token]["exp"] = int(time.time()) - 1
     status, body, _ = await _call(api, token)
     assert status == 401 and body["detail"] == "token expired"
+
+
+async def test_a_remembered_token_is_rechecked_whatever_its_claims_hold(api: Api) -> None:
+    token = _token(_claims(exp=int(time.time()) + 60))
+    assert (await _call(api, token))[0] == 200
+    # Had a string exp ever reached the memo, the clock check must not skip it.
+    api.resources.tokens.verified[token]["exp"] = str(int(time.time()) + 3)
+    status, body, _ = await _call(api, token)
+    assert (
+        status == 401 and body["detail"] == "token 'exp' must be a number (seconds since the epoch)"
+    )
+
+
+async def test_a_day_long_token_is_the_longest_accepted(api: Api) -> None:
+    token = mint_token(SECRET, sub="SIDHI_AUTH0001", client_id="web", ttl=24 * 3600)
+    assert (await _call(api, token))[0] == 200
+    now = int(time.time())
+    assert (await _call(api, _token(_claims(iat=now, exp=now + 24 * 3600))))[0] == 200
+
+
+async def test_max_token_lifetime_is_a_setting(mongo_url: str, catalog_db: str) -> None:
+    settings = make_settings(mongo_url, catalog_db, "fakeredis", max_token_lifetime=600)
+    async with running_app(settings) as api:
+        short = mint_token(SECRET, sub="SIDHI_AUTH0001", client_id="web", ttl=600)
+        assert (await _call(api, short))[0] == 200
+        hour = mint_token(SECRET, sub="SIDHI_AUTH0001", client_id="web", ttl=3600)
+        status, body, _ = await _call(api, hour)
+        assert status == 401 and body["detail"] == "token lifetime exceeds the maximum of 600 s"
+
+
+def test_max_token_lifetime_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().max_token_lifetime == 24 * 3600
+    monkeypatch.setenv("MAX_TOKEN_LIFETIME", "3600")
+    assert Settings().max_token_lifetime == 3600

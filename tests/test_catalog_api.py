@@ -1,14 +1,24 @@
-"""The catalog endpoints over HTTP: shapes, filters, pagination and bad input."""
+"""The catalog endpoints over HTTP: shapes, filters, pagination and bad input, each with
+the cache on (per Redis) and off, so the cached and the MongoDB forms of every rule
+(``app.training.filters``) answer the same assertions."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
+from app.db import SAMPLES
 from app.training import shapes
 from app.training.curriculum import KNOWLEDGE_AREAS
-from tests.conftest import Api, conforms
+from tests.conftest import Api, conforms, make_settings, running_app, unique_name
+
+
+@pytest.fixture
+def api(api_any_cache: Api) -> Api:
+    """This module's app: every cache mode (``tests.conftest.CACHE_MODES``)."""
+    return api_any_cache
 
 
 @pytest.mark.parametrize("language", ["c", "cpp", "python"])
@@ -228,6 +238,66 @@ async def test_search_treats_regex_metacharacters_literally(api: Api, q: str) ->
     assert res.status_code == 200
     for s in res.json()["data"]:
         assert q.lower() in (s["question"] + s["answer"]).lower()
+
+
+# Texts for the search: each query below has samples that hold it literally, and decoys
+# that its regex reading would match (so a search that lost re.escape finds too much).
+SEARCH_TEXTS = {
+    "c_ch1_q_000000": ("Pick a|b with the pipe", "x"),
+    "c_ch1_q_000001": ("Apply f(x) once", "y"),
+    "c_ch1_q_000002": ("What does the pattern match?", "It is .* greedy"),
+    "c_ch1_q_000003": ("fx without brackets", "abc"),  # regex f(x), a|b, .* all match
+    "c_ch1_q_000004": ("CALL F(X) IN CAPITALS", "z"),
+    "c_ch1_q_000005": ("Ends with a", "|b starts the answer"),  # never joined across
+    "c_ch1_q_000006": ("nothing to see", "here"),
+}
+SEARCHES = [
+    ("a|b", {"c_ch1_q_000000"}),
+    ("f(x)", {"c_ch1_q_000001", "c_ch1_q_000004"}),
+    (".*", {"c_ch1_q_000002"}),
+    ("A|B", {"c_ch1_q_000000"}),
+    ("(x) in", {"c_ch1_q_000004"}),
+]
+
+
+@pytest.fixture
+async def search_api(mongo_url: str, mongo_client: Any, cache_mode: tuple[str, str]) -> Any:
+    """An app, in each cache mode, on a catalog of ``SEARCH_TEXTS``."""
+    name = unique_name("lmx_test_search")
+    await mongo_client[name][SAMPLES].insert_many(
+        [
+            {
+                "sample_id": sample_id,
+                "chapter": 1,
+                "type": "theory",
+                "difficulty": "easy",
+                "question": question,
+                "answer": answer,
+                "language": "c",
+                "knowledge_area": "basics",
+                "read_points": 1,
+                "tags": [],
+            }
+            for sample_id, (question, answer) in SEARCH_TEXTS.items()
+        ]
+    )
+    redis, cache = cache_mode
+    try:
+        async with running_app(make_settings(mongo_url, name, redis, lumetrix_cache=cache)) as app:
+            yield app
+    finally:
+        await mongo_client.drop_database(name)
+
+
+@pytest.mark.parametrize(("q", "expected"), SEARCHES)
+async def test_search_finds_exactly_the_literal_text(
+    search_api: Api, q: str, expected: set[str]
+) -> None:
+    res = await search_api.get("/training/search", language="c", q=q, limit=100)
+    assert res.status_code == 200
+    body = res.json()
+    assert {s["sample_id"] for s in body["data"]} == expected
+    assert body["pagination"]["total"] == len(expected)
 
 
 @pytest.mark.parametrize("q", ["a", "x" * 101, "x" * 10_000])

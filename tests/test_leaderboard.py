@@ -139,6 +139,56 @@ async def test_leaderboard_opt_out(mongo_url: str, mongo_client: Any, redis_kind
         await mongo_client.drop_database(name)
 
 
+async def test_opting_back_in_restores_every_point(
+    mongo_url: str, mongo_client: Any, redis_kind: str
+) -> None:
+    app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 6)
+    try:
+        async with app_cm as api:
+
+            async def points_seen_by_other(period: str) -> dict[str, int]:
+                body = (
+                    await api.get(
+                        "/training/leaderboard", student="IN_OTHER", language="c", period=period
+                    )
+                ).json()
+                return {e["name"]: e["points"] for e in body["top"]}
+
+            async def opt_out(flag: bool) -> None:
+                res = await api.client.put(
+                    "/training/preferences",
+                    json={"leaderboard_opt_out": flag},
+                    headers=api.headers("IN_BACK"),
+                )
+                assert res.status_code == 200 and res.json()["leaderboard_opt_out"] is flag
+
+            async def read(j: int) -> None:
+                res = await api.post(
+                    f"/training/samples/c_ch1_q_{j:06d}/mark-read", student="IN_BACK", time_spent=5
+                )
+                assert res.status_code == 200 and res.json()["is_first_read"] is True
+
+            shown = pseudonym("IN_BACK", key=api.settings.pseudonym_secret)
+            for j in range(3):  # 1 + 2 + 1 points
+                await read(j)
+            for period in ("week", "month", "all"):
+                assert await points_seen_by_other(period) == {shown: 4}  # boards loaded
+            await opt_out(True)
+            for period in ("week", "month", "all"):
+                assert await points_seen_by_other(period) == {}  # loaded without them
+            await opt_out(False)
+            await opt_out(False)  # resent: nothing changes
+            await read(3)  # 2 more points
+            for period in ("week", "month", "all"):
+                assert await points_seen_by_other(period) == {shown: 6}, period
+            own = await _board(api, "IN_BACK")
+            assert own["me"]["points"] == 6 and own["me"]["hidden"] is False
+            await read(4)  # write-through onto the rebuilt boards
+            assert await points_seen_by_other("all") == {shown: 7}
+    finally:
+        await mongo_client.drop_database(name)
+
+
 # --- names instead of ids ---------------------------------------------------------------
 
 

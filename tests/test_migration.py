@@ -110,6 +110,8 @@ async def test_half_done_run_completes(fresh_db: Any) -> None:
     await fresh_db[SAMPLES].update_many(
         {"sample_id": {"$lt": "cpp_ch5"}}, {"$set": {"language": "cpp"}}
     )
+    half = await fresh_db[SAMPLES].count_documents({"language": "cpp"})
+    assert 0 < half < 900, half  # the rerun really starts from a half-done catalog
     report = await migrate(fresh_db, show_progress=False)
     assert report.modified == 900
     assert await fresh_db[SAMPLES].count_documents({"knowledge_area": {"$exists": True}}) == 900

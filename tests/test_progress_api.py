@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from app.training import shapes
-from tests.conftest import Api, conforms, unique_name
+from tests.conftest import Api, conforms, small_catalog_app, unique_name
+from tests.test_cache import redis_outage
 
 
 async def _first_ids(api: Api, language: str = "c", n: int = 3, **flt: object) -> list[str]:
@@ -60,6 +62,16 @@ async def test_time_spent_as_json_body(api: Api) -> None:
         ({}, "45"),
         ({}, {"time_spent": 5, "extra": 1}),
         ({"time_spent": 5}, {"time_spent": 5}),
+        # Strict: the body's JSON types and the query's digits, nothing pydantic coerces.
+        ({}, {"time_spent": 45.0}),
+        ({}, {"time_spent": "45"}),
+        ({}, {"time_spent": True}),
+        ({}, {"time_spent": None}),
+        ({"time_spent": "45.0"}, None),
+        ({"time_spent": "true"}, None),
+        ({"time_spent": "4_5"}, None),
+        ({"time_spent": "+45"}, None),
+        ({"time_spent": " 45"}, None),
     ],
 )
 async def test_bad_time_spent_is_4xx(api: Api, params: dict[str, object], body: object) -> None:
@@ -68,6 +80,16 @@ async def test_bad_time_spent_is_4xx(api: Api, params: dict[str, object], body: 
     assert res.status_code in (400, 422)
     assert res.json()["detail"]
     assert await api.db["sample_progress"].count_documents({"sidhi_id": api.student}) == 0
+
+
+async def test_time_spent_in_the_query_is_digits(api: Api) -> None:
+    [sample_id] = await _first_ids(api, "cpp", n=1)
+    res = await api.client.post(
+        f"/training/samples/{sample_id}/mark-read?time_spent=0045", headers=api.headers()
+    )
+    assert res.status_code == 200 and res.json()["is_first_read"] is True
+    detail = (await api.get(f"/training/samples/{sample_id}")).json()["data"]
+    assert detail["timeSpent"] == 45
 
 
 async def test_read_your_writes_on_every_listing(api: Api) -> None:
@@ -212,3 +234,109 @@ async def test_warm_up_preloads_recent_students(api: Api) -> None:
     )
     assert languages == 3 and sets >= 1
     assert sample_id in (await progress.members(api.student, "cpp") or {})
+
+
+# --- exact numbers on a catalog of our own, in every cache mode ---------------------------
+
+
+async def test_overview_totals_and_percentages(
+    mongo_url: str, mongo_client: Any, cache_mode: tuple[str, str]
+) -> None:
+    # 25 samples: chapter 1 holds 0-9 (basics), 2 holds 10-19 and 3 holds 20-24
+    # (control_flow); sample i is worth 1 + i % 2 points.
+    app_cm, name = await small_catalog_app(
+        mongo_url, mongo_client, cache_mode[0], 25, cache_mode[1]
+    )
+    try:
+        async with app_cm as api:
+            for i, seconds in [(0, 30), (1, 60), (2, 90), (20, 120)]:
+                res = await api.post(
+                    f"/training/samples/c_ch1_q_{i:06d}/mark-read", time_spent=seconds
+                )
+                assert res.status_code == 200
+            body = (await api.get("/training/my-progress", language="c")).json()
+            assert body["overview"] == {
+                "samples_read": 4,
+                "samples_total": 25,
+                "progress_percentage": 16.0,
+                "total_time_seconds": 300,
+                "total_time_minutes": 5.0,
+                "points": 5,
+                "total_points": 5,
+            }
+            assert [
+                (c["chapter"], c["read"], c["total"], c["percentage"]) for c in body["by_chapter"]
+            ] == [
+                (1, 3, 10, 30.0),
+                (2, 0, 10, 0.0),
+                (3, 1, 5, 20.0),
+            ]
+            assert [
+                (a["area"], a["read"], a["total"], a["percentage"], a["time_spent_minutes"])
+                for a in body["by_knowledge_area"]
+            ] == [("basics", 3, 10, 30.0, 3.0), ("control_flow", 1, 15, 6.67, 2.0)]
+            chapters = (await api.get("/training/chapters", language="c")).json()["chapters"]
+            assert [(c["read_questions"], c["progress_percentage"]) for c in chapters] == [
+                (3, 30.0),
+                (0, 0.0),
+                (1, 20.0),
+            ]
+    finally:
+        await mongo_client.drop_database(name)
+
+
+async def test_recent_activity_is_the_ten_newest_reads_newest_first(
+    mongo_url: str, mongo_client: Any, cache_mode: tuple[str, str]
+) -> None:
+    app_cm, name = await small_catalog_app(
+        mongo_url, mongo_client, cache_mode[0], 20, cache_mode[1]
+    )
+    try:
+        async with app_cm as api:
+            # With the cache on, the student's view is loaded first: the reads below are
+            # write-through (Redis' trim), and the reload after them is MongoDB's $slice.
+            await api.get("/training/my-progress", language="c")
+            order = [7, 3, 12, 0, 19, 5, 9, 14, 1, 16, 2, 11]
+            ids = [f"c_ch1_q_{i:06d}" for i in order]
+            for sample_id in ids:
+                res = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=5)
+                assert res.json()["is_first_read"] is True
+            newest = list(reversed(ids))[:10]
+            body = (await api.get("/training/my-progress", language="c")).json()
+            assert [r["sample_id"] for r in body["recent_activity"]] == newest
+            times = [r["read_at"] for r in body["recent_activity"]]
+            assert times == sorted(times, reverse=True)
+            await api.resources.progress.invalidate(api.student)
+            body = (await api.get("/training/my-progress", language="c")).json()
+            assert [r["sample_id"] for r in body["recent_activity"]] == newest
+    finally:
+        await mongo_client.drop_database(name)
+
+
+async def test_random_unread_only_with_redis_down_never_gives_a_read_sample(
+    mongo_url: str, mongo_client: Any, redis_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 6)
+    try:
+        async with app_cm as api:
+            read = [f"c_ch1_q_{i:06d}" for i in range(5)]
+            for sample_id in read:
+                await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=5)
+            catalog = api.resources.catalog
+            pick = catalog.random
+
+            async def only_read_ones(language: str, flt: Any, size: int) -> list[Any]:
+                # The random picks all land on read samples (as they do for a student who
+                # read most of a listing), so the service must consult the whole read set.
+                return [s for s in await pick(language, flt, size) if s["sample_id"] in read]
+
+            monkeypatch.setattr(catalog, "random", only_read_ones)
+            async with redis_outage(api):
+                for _ in range(10):
+                    body = (
+                        await api.get("/training/random", language="c", unread_only="true")
+                    ).json()
+                    assert body["data"]["sample_id"] == "c_ch1_q_000005", body
+                    assert body["data"]["isRead"] is False
+    finally:
+        await mongo_client.drop_database(name)

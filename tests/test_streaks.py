@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from app.training import shapes
 from app.training.names import pseudonym
-from app.training.streaks import quarter_of, reads_per_day, streak, zone
+from app.training.streaks import ZONES, quarter_of, reads_per_day, streak, zone
 from tests.conftest import Api, conforms
 
 
@@ -74,6 +76,26 @@ def test_streak_rules() -> None:
     assert streak({}, tz=zone("UTC"), now=now)["last_active_date"] is None
 
 
+def test_today_is_the_students_day_in_zones_behind_utc() -> None:
+    # 02:00 UTC on 20 May is still the evening of 19 May in Los Angeles (UTC-7) and
+    # Honolulu (UTC-10): reads on their 17th and 18th make a live two-day streak, though
+    # the last of them was two UTC days ago.
+    now = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
+    reads = _quarters("2026-05-18T01:00:00+00:00", "2026-05-19T01:00:00+00:00")
+    for name in ("America/Los_Angeles", "Pacific/Honolulu"):
+        assert streak(reads, tz=zone(name), now=now) == {
+            "current": 2,
+            "longest": 2,
+            "last_active_date": "2026-05-18",
+            "tz": name,
+        }
+    # In UTC itself those reads fell on the 18th and 19th: also live, ending yesterday.
+    assert streak(reads, tz=zone("UTC"), now=now)["last_active_date"] == "2026-05-19"
+    # A day later in Los Angeles (20 May, 19:00 there) the streak has lapsed.
+    later = datetime(2026, 5, 21, 2, 0, tzinfo=UTC)
+    assert streak(reads, tz=zone("America/Los_Angeles"), now=later)["current"] == 0
+
+
 # --- streaks over HTTP ---------------------------------------------------------------------
 
 
@@ -117,6 +139,35 @@ async def test_time_zone_from_query_or_preference(api: Api) -> None:
         "/training/preferences", json={"tz": "Nowhere/Land"}, headers=api.headers()
     )
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "tz", ["posix/Europe/Berlin", "right/UTC", "Factory", "localtime", "posixrules", "../UTC"]
+)
+async def test_zones_off_the_list_are_refused(api: Api, tz: str) -> None:
+    assert tz not in ZONES
+    bad = await api.get("/training/my-progress", language="c", tz=tz)
+    assert bad.status_code == 400 and "time zone" in bad.json()["detail"]
+    bad = await api.client.put("/training/preferences", json={"tz": tz}, headers=api.headers())
+    assert bad.status_code == 400 and "time zone" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"leaderboard_opt_out": "yes"},
+        {"leaderboard_opt_out": "true"},
+        {"leaderboard_opt_out": 1},
+        {"leaderboard_opt_out": 0},
+        {"tz": 5},
+        {"display_name": 12345},
+    ],
+)
+async def test_preferences_take_json_types_as_they_are(api: Api, body: dict[str, object]) -> None:
+    res = await api.client.put("/training/preferences", json=body, headers=api.headers())
+    assert res.status_code == 422 and res.json()["code"] == "validation_error"
+    assert next(iter(body)) in res.json()["detail"]
+    assert await api.db["student_stats"].find_one({"_id": api.student}) is None
 
 
 async def test_recompute_keeps_streak_and_preferences(api: Api) -> None:

@@ -1,4 +1,9 @@
-"""Request bodies of the training API (validated by pydantic on the way in)."""
+"""Request bodies of the training API (validated by pydantic on the way in).
+
+The models are strict: a JSON body says what it means, so ``"45"``, ``45.0`` or ``true``
+are not a number of seconds and ``"yes"`` or ``1`` are not a boolean (422), however
+pydantic's lax mode would read them.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +26,14 @@ class TimeSpentIn(BaseModel):
     """Optional JSON body of mark-read: ``{"time_spent": 45}``, or ``{}`` when the query
     parameter carries it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     time_spent: int | None = Field(
         None,
         ge=1,
         le=3600,
-        description="Seconds spent reading (1-3600); give it here or as the query "
-        "parameter, not both.",
+        description="Seconds spent reading (1-3600), a JSON integer; give it here or as the "
+        "query parameter, not both.",
         json_schema_extra=_optional_integer,
     )
 
@@ -45,7 +50,7 @@ class PreferencesIn(BaseModel):
     """Preferences to change; absent (or null) fields stay as they are, except
     ``display_name``, which null clears."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     tz: ZoneName | None = Field(
         None,

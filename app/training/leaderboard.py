@@ -142,3 +142,10 @@ async def leaderboard(
 async def leave_boards(*, boards: BoardStore, student: str, now: datetime) -> None:
     """Take an opted-out student off the current boards (rebuilds leave them off too)."""
     await boards.remove([b for lang in LANGUAGES for b in boards_for(lang, now)], student)
+
+
+async def rejoin_boards(*, boards: BoardStore, now: datetime) -> None:
+    """Put a student who opted back in on the current boards with all their points: the
+    boards are rebuilt from MongoDB. (Awards skipped them while they were out, so adding
+    later awards to the board would show only the points earned since.)"""
+    await boards.invalidate([b for lang in LANGUAGES for b in boards_for(lang, now)])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import BeforeValidator
 
 from app.training.curriculum import Difficulty as DifficultyLevel
 from app.training.curriculum import SampleType as SampleKind
@@ -39,8 +41,21 @@ SearchText = Annotated[
     Query(min_length=2, max_length=100, description="Text to find (literal, case-insensitive)."),
 ]
 UnreadOnly = Annotated[bool, Query(description="Only samples the student has not read.")]
+_DIGITS = re.compile(r"[0-9]{1,4}")
+
+
+def _whole_seconds(value: object) -> object:
+    """A query value is text, so "45" is how 45 travels; but "45.0", "4_5", "+45" or " 45"
+    (which pydantic's int parsing would take) are not a count of seconds."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("time_spent must be a whole number of seconds written in digits, e.g. 45")
+    return value
+
+
 TimeSpent = Annotated[
-    int | None, Query(ge=1, le=3600, description="Seconds spent reading (1-3600).")
+    int | None,
+    BeforeValidator(_whole_seconds),
+    Query(ge=1, le=3600, description="Seconds spent reading (1-3600)."),
 ]
 # A string of a documented format, not an enum of ~600 names (generators choke on those):
 # the server checks it against GET /training/timezones, an unknown zone is a 400.

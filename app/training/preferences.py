@@ -9,7 +9,7 @@ from typing import Any
 from app.db import Database
 from app.errors import NameTaken
 from app.training import names
-from app.training.leaderboard import leave_boards
+from app.training.leaderboard import leave_boards, rejoin_boards
 from app.training.queries import students
 from app.training.shapes import PreferencesOut
 from app.training.streaks import zone
@@ -39,7 +39,12 @@ async def update_preferences(
     pseudonym_key: bytes,
 ) -> PreferencesOut:
     """Store the fields given (absent ones stay; a null ``display_name`` clears it); an
-    opted-out student leaves the boards. A name another student has is ``NameTaken``."""
+    opted-out student leaves the boards, one opting back in returns to them with every
+    point. A name another student has is ``NameTaken``."""
+    # Only a change from out to in rebuilds boards; a client that resends false is free.
+    was_out = leaderboard_opt_out is False and bool(
+        (await students.get_prefs(db, student)).get("leaderboard_opt_out")
+    )
     changes: dict[str, Any] = {}
     unset: list[str] = []
     if tz is not None:
@@ -64,6 +69,8 @@ async def update_preferences(
     opted_out = bool(prefs.get("leaderboard_opt_out"))
     if opted_out:
         await leave_boards(boards=boards, student=student, now=now)
+    elif was_out:
+        await rejoin_boards(boards=boards, now=now)
     chosen = prefs.get("display_name")
     return {
         "status": "success",

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
 from itertools import pairwise
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import InvalidParameter
 from app.training.shapes import Streak
 
 QUARTER = 900  # seconds
-# Every ``tz`` the API accepts, listed by GET /training/timezones: the tzdata names, so a
-# name is valid on every server, whatever else its zoneinfo loader would open.
-ZONES: tuple[str, ...] = tuple(sorted(available_timezones()))
+# Every ``tz`` the API accepts, listed by GET /training/timezones: the names the tzdata
+# package ships, so a name is valid on every server. Not ``available_timezones()``, which
+# adds whatever the host's zoneinfo directory holds (``localtime``, on some ``posix/…``,
+# ``right/…``). ``Factory`` is a placeholder ("-00"), not a place.
+ZONES: tuple[str, ...] = tuple(
+    sorted(set(files("tzdata").joinpath("zones").read_text().split()) - {"Factory"})
+)
 _ZONE_SET = frozenset(ZONES)
 
 
