@@ -271,7 +271,13 @@ def token(
 ) -> None:
     """Print a signed token for a student and client."""
     _student_id(sub, "--sub")
-    typer.echo(mint_token(_settings().jwt_secret, sub=sub, client_id=client_id, ttl=ttl))
+    settings = _settings()
+    if ttl > settings.max_token_lifetime:
+        # The service would refuse it: say so now rather than hand out a dead token.
+        raise CommandError(
+            f"--ttl must be at most MAX_TOKEN_LIFETIME ({settings.max_token_lifetime} s)"
+        )
+    typer.echo(mint_token(settings.jwt_secret, sub=sub, client_id=client_id, ttl=ttl))
 
 
 @cli.command("recompute-stats")

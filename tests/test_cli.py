@@ -53,6 +53,9 @@ def test_token_command() -> None:
     bad = lumetrix("token", "--sub", "no spaces please")
     assert bad.returncode == 1 and bad.stderr.startswith("error:")
     assert "Traceback" not in bad.stderr
+    # A token the service would refuse is not minted.
+    long = lumetrix("token", "--sub", "S1", "--ttl", "86401")
+    assert long.returncode == 1 and "MAX_TOKEN_LIFETIME" in long.stderr
 
 
 def test_production_without_secret_is_one_line_error() -> None:
