@@ -29,6 +29,7 @@ from app.resources import Resources, resources_of
 from app.seed import seed_demo
 from app.settings import Settings
 from migrations.add_language_to_samples import migrate
+from tests.live import chromium, live_server
 
 SECRET = "test-secret-of-at-least-thirty-two-bytes!!"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -297,3 +298,17 @@ def shared_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def catalog_server(mongo_url: str, catalog_db: str) -> Iterator[str]:
+    """The service on the seeded demo catalog, over real HTTP (fakeredis)."""
+    with live_server(make_settings(mongo_url, catalog_db, "fakeredis")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module, with no route off the machine."""
+    with chromium() as driver:
+        yield driver

@@ -3,7 +3,6 @@ against the service on the demo catalog, plus what the server promises about the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,23 +18,9 @@ from app.console import STATIC
 from app.db import SAMPLES
 from app.training.names import pseudonym
 from tests.conftest import SECRET, make_settings, unique_name
-from tests.live import chromium, live_server
+from tests.live import live_server
 
 WAIT = 30
-
-
-@pytest.fixture(scope="module")
-def console_server(mongo_url: str, catalog_db: str) -> Iterator[str]:
-    """The service on the seeded catalog, served over real HTTP."""
-    with live_server(make_settings(mongo_url, catalog_db, "fakeredis")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the module, with no route off the machine."""
-    with chromium() as driver:
-        yield driver
 
 
 def _open(browser: Any, server: str, token: str, client: str = "web") -> None:
@@ -58,11 +43,11 @@ def _text(browser: Any, element_id: str) -> str:
 
 
 def test_read_a_sample_flips_its_badge_and_grows_the_chapter_bar(
-    console_server: str, browser: Any
+    catalog_server: str, browser: Any
 ) -> None:
     student = unique_name("SIDHI")
     token = mint_token(SECRET, sub=student, client_id="web")
-    _open(browser, console_server, token)
+    _open(browser, catalog_server, token)
     wait = WebDriverWait(browser, WAIT)
     wait.until(lambda d: _items(d) and d.find_elements(By.CSS_SELECTOR, "#chapters li"))
 
@@ -109,20 +94,20 @@ def test_read_a_sample_flips_its_badge_and_grows_the_chapter_bar(
 
     # The server recorded the read with the time the page measured (at least 1 s).
     headers = {"Authorization": f"Bearer {token}", "X-Client-Id": "web"}
-    detail = httpx.get(f"{console_server}/training/samples/{sample_id}", headers=headers).json()
+    detail = httpx.get(f"{catalog_server}/training/samples/{sample_id}", headers=headers).json()
     assert detail["data"]["isRead"] is True and detail["data"]["timeSpent"] >= 1
 
     # The token is kept for the tab: a reload without the fragment shows the read state.
-    browser.get(console_server + "/console")
+    browser.get(catalog_server + "/console")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
     assert browser.find_element(By.CSS_SELECTOR, row).get_attribute("data-read") == "true"
 
 
-def test_bad_token_shows_the_error_and_the_sign_in_form(console_server: str, browser: Any) -> None:
+def test_bad_token_shows_the_error_and_the_sign_in_form(catalog_server: str, browser: Any) -> None:
     forged = mint_token(
         "another-secret-of-at-least-thirty-two-bytes", sub="SIDHI_X", client_id="web"
     )
-    _open(browser, console_server, forged)
+    _open(browser, catalog_server, forged)
     wait = WebDriverWait(browser, WAIT)
     wait.until(lambda d: d.find_element(By.ID, "error").is_displayed())
     assert "token signature is invalid" in _text(browser, "error")
@@ -187,14 +172,14 @@ def test_sample_text_is_shown_as_text_never_run(
         assert browser.execute_script("return window.pwned === undefined")
 
 
-def test_page_headers_and_schema(console_server: str) -> None:
-    page = httpx.get(console_server + "/console")
+def test_page_headers_and_schema(catalog_server: str) -> None:
+    page = httpx.get(catalog_server + "/console")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "connect-src 'self'" in csp
     for asset in ("console.js", "console.css"):
-        assert httpx.get(f"{console_server}/console/assets/{asset}").status_code == 200
-    paths = httpx.get(console_server + "/openapi.json").json()["paths"]
+        assert httpx.get(f"{catalog_server}/console/assets/{asset}").status_code == 200
+    paths = httpx.get(catalog_server + "/openapi.json").json()["paths"]
     assert not any(path.startswith("/console") for path in paths)
 
 

@@ -3,29 +3,10 @@ service's own copies of Swagger UI and ReDoc."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-
-from tests.conftest import make_settings
-from tests.live import chromium, live_server
-
-
-@pytest.fixture(scope="module")
-def docs_server(mongo_url: str, catalog_db: str) -> Iterator[str]:
-    """The service on the seeded catalog, served over real HTTP."""
-    with live_server(make_settings(mongo_url, catalog_db, "fakeredis")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the module, with no route off the machine."""
-    with chromium() as driver:
-        yield driver
 
 
 def _resources(driver: Any) -> list[str]:
@@ -38,21 +19,21 @@ def _resources(driver: Any) -> list[str]:
     return list(driver.execute_script(script))
 
 
-def test_swagger_ui_renders_every_operation_offline(docs_server: str, browser: Any) -> None:
-    browser.get(docs_server + "/docs")
+def test_swagger_ui_renders_every_operation_offline(catalog_server: str, browser: Any) -> None:
+    browser.get(catalog_server + "/docs")
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
     paths = {e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
     assert "/training/samples" in paths
     assert "/training/samples/{sample_id}/mark-read" in {p.replace("\u200b", "") for p in paths}
     ops = browser.find_elements(By.CSS_SELECTOR, ".opblock")
     assert len(ops) >= 15
-    assert all(url.startswith(docs_server) for url in _resources(browser))
+    assert all(url.startswith(catalog_server) for url in _resources(browser))
 
 
-def test_redoc_renders_offline(docs_server: str, browser: Any) -> None:
-    browser.get(docs_server + "/redoc")
+def test_redoc_renders_offline(catalog_server: str, browser: Any) -> None:
+    browser.get(catalog_server + "/redoc")
     WebDriverWait(browser, 30).until(
         lambda d: "List samples" in d.find_element(By.TAG_NAME, "body").text
     )
     assert "Lumetrix training service" in browser.title
-    assert all(url.startswith(docs_server) for url in _resources(browser))
+    assert all(url.startswith(catalog_server) for url in _resources(browser))

@@ -16,26 +16,21 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
-import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from app.auth import mint_token
 from app.cli import console_url
-from app.embedded import free_port
-from app.main import create_app
 from app.resources import database_settings, open_resources
 from app.seed import seed_demo
 from app.settings import Settings
 from app.training.queries import meta
 from migrations.add_language_to_samples import migrate
+from tools.serving import thread_server
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "console.png"
 STUDENT = "SIDHI_DEMO000001"
@@ -75,28 +70,6 @@ async def drop(settings: Settings) -> None:
     """Drop the settings' database."""
     async with open_resources(settings, indexes=False) as res:
         await meta.drop_database(res.db)
-
-
-@contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """Serve the app on a free loopback port in a thread; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def record_reads(base: str, student: str, per_chapter: dict[int, int], skip: int = 0) -> None:
@@ -177,7 +150,7 @@ def take(output: Path, mongo_url: str | None) -> None:
         with database_settings(settings_for(mongo_url, Path(tmp))) as settings:
             asyncio.run(prepare(settings))
             try:
-                with serve(settings) as base:
+                with thread_server(settings) as base:
                     # Skip the first page's samples 0, 2 and 4, so the list shows both badges.
                     record_reads(base, STUDENT, {1: 1}, skip=1)
                     record_reads(base, STUDENT, {1: 2}, skip=5)
