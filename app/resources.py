@@ -104,7 +104,6 @@ async def open_resources(
             retry_after=settings.redis_retry_after,
             prefix=settings.redis_prefix,
         )
-        await backend.worker_started()
         layer = build_layer(
             backend,
             enabled=settings.cache_enabled,

@@ -22,7 +22,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
-from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
@@ -96,8 +95,3 @@ class WriterSessions:
         for session in self._sessions:
             with suppress(PyMongoError):
                 await session.end_session()
-
-    @property
-    def ids(self) -> list[Any]:
-        """The server-side ids of this worker's sessions."""
-        return list(self._ids)

@@ -312,3 +312,22 @@ def browser() -> Iterator[Any]:
     """One headless Chromium for the module, with no route off the machine."""
     with chromium() as driver:
         yield driver
+
+
+def c_samples(n: int) -> list[dict[str, Any]]:
+    """``n`` migrated C samples over ten chapters, one point each."""
+    return [
+        {
+            "sample_id": f"c_ch{1 + i % 10}_q_{i:06d}",
+            "chapter": 1 + i % 10,
+            "type": "mcq",
+            "difficulty": "easy",
+            "question": f"q{i}",
+            "answer": "a",
+            "language": "c",
+            "knowledge_area": "basics",
+            "read_points": 1,
+            "tags": [],
+        }
+        for i in range(n)
+    ]

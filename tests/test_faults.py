@@ -13,27 +13,9 @@ import redis.asyncio as aioredis
 
 from app.db import PROGRESS, SAMPLES, STATS, create_client
 from app.embedded import EmbeddedMongo
-from tests.conftest import Api, make_settings, running_app
+from tests.conftest import Api, c_samples, make_settings, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _samples(n: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "sample_id": f"c_ch{1 + i % 10}_q_{i:06d}",
-            "chapter": 1 + i % 10,
-            "type": "mcq",
-            "difficulty": "easy",
-            "question": f"q{i}",
-            "answer": "a",
-            "language": "c",
-            "knowledge_area": "basics",
-            "read_points": 1,
-            "tags": [],
-        }
-        for i in range(n)
-    ]
 
 
 @pytest.fixture
@@ -42,7 +24,7 @@ async def own_mongo(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
     server = EmbeddedMongo(tmp_path / "data")
     server.start()
     client = create_client(server.url, timeout_ms=5000)
-    await client["lmx"][SAMPLES].insert_many(_samples(1000))
+    await client["lmx"][SAMPLES].insert_many(c_samples(1000))
     await client.close()
     yield server
     server.stop()
@@ -142,7 +124,7 @@ async def test_every_acknowledged_read_survives_kill_9(
                 if res.status_code == 200 and res.json()["is_first_read"]:
                     acked.append(sample_id)
 
-        ids = [s["sample_id"] for s in _samples(1000)]
+        ids = [s["sample_id"] for s in c_samples(1000)]
         await asyncio.gather(*[reader(ids[i::10]) for i in range(10)])
         student = api.student
     assert len(acked) == 1000

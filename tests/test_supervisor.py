@@ -20,7 +20,7 @@ from pymongo import WriteConcern
 from app.db import PROGRESS, SAMPLES
 from app.embedded import STATE_FILE, EmbeddedMongo
 from app.supervisor import Supervisor, quick_deaths_after, restart_delay
-from tests.conftest import make_settings, running_app
+from tests.conftest import c_samples, make_settings, running_app
 
 METRIC = "lumetrix_embedded_restarts_total"
 
@@ -42,24 +42,6 @@ def _servers_on(storage: Path) -> list[int]:
         if b"secantus" in cmdline and str(storage).encode() in cmdline:
             found.append(int(entry.name))
     return found
-
-
-def _samples(n: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "sample_id": f"c_ch1_q_{i:06d}",
-            "chapter": 1,
-            "type": "mcq",
-            "difficulty": "easy",
-            "question": f"q{i}",
-            "answer": "a",
-            "language": "c",
-            "knowledge_area": "basics",
-            "read_points": 1,
-            "tags": [],
-        }
-        for i in range(n)
-    ]
 
 
 def test_backoff_doubles_to_a_cap_and_starts_over_after_a_stable_run() -> None:
@@ -147,10 +129,10 @@ async def test_a_killed_embedded_database_comes_back_with_every_acknowledged_wri
     settings = make_settings(None, "lmx", "fakeredis", data_dir=data_dir, mongo_timeout_ms=500)
     assert settings.mongodb_url is None  # the embedded default
     restarts_before = _restarts()
-    ids = [s["sample_id"] for s in _samples(300)]
+    ids = [s["sample_id"] for s in c_samples(300)]
     acked: list[str] = []
     async with running_app(settings) as api:
-        await api.db[SAMPLES].insert_many(_samples(300))
+        await api.db[SAMPLES].insert_many(c_samples(300))
         state = json.loads((data_dir / STATE_FILE).read_text())
         some_acked = asyncio.Event()
 
