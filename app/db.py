@@ -11,6 +11,8 @@ SAMPLES = "training_samples_filtered"
 PROGRESS = "sample_progress"
 STATS = "student_stats"
 META = "meta"
+# Progress events written in the mark-read transaction, until the publisher streams them.
+OUTBOX = "event_outbox"
 
 Database = AsyncDatabase[dict[str, Any]]
 MongoClient = AsyncMongoClient[dict[str, Any]]

@@ -18,6 +18,7 @@ from app.console import install_console
 from app.deps import current_student
 from app.docs import install_docs
 from app.errors import install_error_handlers
+from app.events.publisher import Publisher, PublishOptions, background_publisher
 from app.lean import LeanPath
 from app.limits import BodyLimit
 from app.observability import RequestContext, configure_logging
@@ -59,7 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # scans, whose full passes over the cached catalog showed up as p99 spikes.
             gc.collect()
             gc.freeze()
-            yield
+            # Every worker runs one; the lease lets one of them (on any machine) publish.
+            publisher = (
+                Publisher(resources.db, resources.events, PublishOptions.of(settings))
+                if settings.events_publisher
+                else None
+            )
+            async with background_publisher(publisher):
+                yield
 
     app = FastAPI(
         title="Lumetrix training service",

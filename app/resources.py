@@ -30,6 +30,7 @@ from app.training.progress import load_student_progress
 from app.training.queries import meta, reads
 from app.writer_sessions import WriterSessions
 from cache.backend import CacheBackend, create_backend
+from cache.events import EventStream
 from cache.layer import build_layer
 from cache.leaderboard import BoardStore
 from cache.ratelimit import RateLimiter
@@ -37,6 +38,9 @@ from cache.reads import ReadState
 from cache.student_progress import ProgressSource
 
 log = logging.getLogger("lumetrix")
+# The in-process fakeredis keeps the stream in this process's memory, which no consumer
+# elsewhere can read: keep only the newest events there.
+EMBEDDED_STREAM_MAXLEN = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class Resources:
     mark_read_limit: RateLimiter
     visits: VisitWriter
     tokens: TokenVerifier
+    events: EventStream
 
 
 @contextmanager
@@ -103,6 +108,7 @@ async def open_resources(
             timeout=redis_timeout or settings.redis_timeout,
             retry_after=settings.redis_retry_after,
             prefix=settings.redis_prefix,
+            cluster=settings.redis_cluster,
         )
         layer = build_layer(
             backend,
@@ -144,6 +150,13 @@ async def open_resources(
                 mark_read_limit=limiter,
                 visits=visits,
                 tokens=TokenVerifier(settings.jwt_secret, max_lifetime=settings.max_token_lifetime),
+                events=EventStream(
+                    backend,
+                    settings.events_stream,
+                    maxlen=min(settings.events_stream_maxlen, EMBEDDED_STREAM_MAXLEN)
+                    if backend.embedded
+                    else settings.events_stream_maxlen,
+                ),
             )
         finally:
             await visits.close()

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     mongodb_url: str | None = Field(default=None, description="Unset: embedded SecantusDB.")
     mongodb_db: str = "lumetrix"
     redis_url: str | None = Field(default=None, description="Unset: in-process fakeredis.")
+    redis_cluster: bool = Field(
+        default=False,
+        description="REDIS_URL names a node of a Redis Cluster; the client finds the others.",
+    )
     jwt_secret: str = DEV_JWT_SECRET
     max_token_lifetime: int = Field(
         default=24 * 3600,
@@ -133,6 +137,37 @@ class Settings(BaseSettings):
         description="Connections plus in-flight requests per worker; past it uvicorn answers 503.",
     )
 
+    # --- progress events (app/events): the outbox each mark-read transaction writes is
+    # streamed to Redis by one publisher among all workers and machines (a lease in
+    # MongoDB), at least once; consumers dedupe by event_id. ---------------------------
+    events_publisher: bool = Field(
+        default=True,
+        description="Run the event publisher in every serving worker (only the lease holder "
+        "publishes); false: leave it to `lumetrix events publish`.",
+    )
+    events_lease_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a publisher's lease lasts unrenewed (renewed every third of "
+        "it): after a publisher dies, another takes over within this, s.",
+    )
+    events_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Outbox events streamed per round trip."
+    )
+    events_poll_interval: float = Field(
+        default=0.2, gt=0, description="How often an idle publisher looks at the outbox, s."
+    )
+    events_stream_maxlen: int = Field(
+        default=1_000_000,
+        ge=1000,
+        description="Entries the stream keeps (XADD MAXLEN ~): older ones are trimmed.",
+    )
+    events_stream: str = Field(
+        default="events",
+        pattern=r"^[A-Za-z0-9_.:{}-]{1,64}$",
+        description="Name of the event stream, under REDIS_PREFIX.",
+    )
+
     @field_validator("mongodb_url", "redis_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -159,6 +194,20 @@ class Settings(BaseSettings):
                         "https://app.example.com (no path, no trailing slash, no wildcard)"
                     )
         return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _no_hash_tag(cls, value: str) -> str:
+        """Braces in the prefix would become every key's Cluster hash tag: one slot for all."""
+        if "{" in value or "}" in value:
+            raise ValueError("REDIS_PREFIX must not contain '{' or '}' (Cluster hash tags)")
+        return value
+
+    @model_validator(mode="after")
+    def _cluster_needs_url(self) -> Settings:
+        if self.redis_cluster and self.redis_url is None:
+            raise ValueError("REDIS_CLUSTER=true needs REDIS_URL naming a node of the cluster")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -1,14 +1,16 @@
 """Mark-read: record a visit; the first read of a sample awards its points exactly once.
 
 Order of writes, MongoDB first: one upsert on the unique (student, sample) index decides
-the first read; then the student's stats document; then, for a first read, the
+the first read; then the student's stats document; then the visit's progress events
+(``sample_read``, and ``points_awarded`` for a first read) into the outbox, which the
+event publisher streams to Redis (``app.events``); then, for a first read, the
 write-throughs to the student's progress view, the leaderboards and the student's Redis
 read set.
 
 A worker's concurrent mark-reads are group-committed (``app.batching``): ``VisitCommitter``
 writes a batch as one unordered bulk per collection inside one multi-document
-transaction, so a crash at any step leaves either all of a batch's progress and stats
-writes or none of them. Each request still gets its own answer. When the batch fails on
+transaction, so a crash at any step leaves either all of a batch's progress, stats and
+event writes or none of them. Each request still gets its own answer. When the batch fails on
 one visit's data, each visit is written again alone, so the failure fails only its own
 request. A crash after the commit but before the Redis write-throughs is repaired at the
 next start: a starting worker bumps the progress epoch (``cache.backend``), so every
@@ -24,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo import WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -32,13 +35,15 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from app.batching import GroupCommit
 from app.db import Database
 from app.errors import NotFound
+from app.events import outbox
+from app.events.visits import batch_events, batch_totals, points_of, revisited_pairs
 from app.faults import crash_point
 from app.observability import FIRST_READS, POINTS, REVISITS
 from app.training.catalog_source import CatalogSource
 from app.training.curriculum import FALLBACK_AREA
 from app.training.leaderboard import boards_for
 from app.training.queries import meta, students
-from app.training.queries.reads import VisitWrite, upsert_reads
+from app.training.queries.reads import VisitWrite, upsert_reads, visit_counts
 from app.training.shapes import MarkReadOut
 from app.training.timefmt import utcnow
 from app.writer_sessions import WriterSessions
@@ -58,10 +63,6 @@ class Written:
 
 
 VisitWriter = GroupCommit[VisitWrite, Written]
-
-
-def _points(visit: VisitWrite) -> int:
-    return int(visit.sample.get("read_points", 1))
 
 
 log = logging.getLogger("lumetrix")
@@ -161,12 +162,19 @@ class VisitCommitter:
         return out
 
 
+def prefs_of(docs: dict[str, dict[str, Any]], student: str) -> dict[str, Any]:
+    """A student's preferences in the stats documents ``docs`` ({} when none)."""
+    return dict((docs.get(student) or {}).get("prefs") or {})
+
+
 async def write_visits(
     db: Database, visits: Sequence[VisitWrite], *, session: AsyncClientSession | None = None
 ) -> list[Written | Exception]:
     """Write a batch of visits: progress upserts, then stats updates, then one read of the
-    students' totals; per visit what it did, or the error that failed it alone. In a
-    transaction (``session``), any error is raised instead, aborting it."""
+    students' totals, then (after reading back the visit counts of revisited samples, if
+    any) one insert of the batch's events into the outbox; per visit what it did, or the
+    error that failed it alone. In a transaction (``session``), any error is raised
+    instead, aborting it."""
     # A pair seen twice in one batch goes in a second bulk, so "first" is decided in order.
     rounds: list[list[int]] = []
     seen: Counter[tuple[str, str]] = Counter()
@@ -202,24 +210,32 @@ async def write_visits(
     applied = dict(zip(ok, await students.apply_visits(db, updates, session=session), strict=True))
     crash_point("stats_written")
     increments = {i: update["$inc"] for i, (_, update) in zip(ok, updates, strict=True)}
-    docs = await students.points_and_prefs(db, {visits[i].student for i in ok}, session=session)
-    # Updates apply in batch order: a visit's total is the final one less what the same
-    # student's later first reads in this batch added.
-    later: Counter[str] = Counter()
-    for i in reversed(ok):
-        error, visit = applied[i], visits[i]
-        if error is not None:
+    written = [i for i in ok if applied[i] is None]
+    for i in ok:
+        if (error := applied[i]) is not None:
             out[i] = error
-            continue
-        doc = docs.get(visit.student) or {}
+    docs = await students.points_and_prefs(
+        db,
+        {visits[i].student for i in written},
+        languages={visits[i].sample["language"] for i in written},
+        session=session,
+    )
+    first = {i: firsts[i] is True for i in written}
+    # Updates apply in batch order: each visit's totals are taken back from the final ones.
+    totals = batch_totals(visits, first, written, docs)
+    for i in written:
         out[i] = Written(
-            first_read=firsts[i] is True,
-            total_points=int(doc.get("total_points", 0)) - later[visit.student],
-            opted_out=bool((doc.get("prefs") or {}).get("leaderboard_opt_out")),
+            first_read=first[i],
+            total_points=totals[i]["total_points"],
+            opted_out=bool(
+                (docs.get(visits[i].student, {}).get("prefs") or {}).get("leaderboard_opt_out")
+            ),
             increments=increments[i],
         )
-        if firsts[i] is True:
-            later[visit.student] += _points(visit)
+    # The events go in the same transaction: committed with the visits, or not at all.
+    counts = await visit_counts(db, revisited_pairs(visits, first, written), session=session)
+    await outbox.add(db, batch_events(visits, first, totals, counts), session=session)
+    crash_point("events_written")
     return out
 
 
@@ -247,7 +263,7 @@ async def mark_read(
     visit = VisitWrite(student, sample, area, time_spent, now)
     written = await writer.submit(visit)
     crash_point("committed")
-    points = _points(visit) if written.first_read else 0
+    points = points_of(visit) if written.first_read else 0
     note = VisitNote(sample_id, written.first_read, now, time_spent, sample["chapter"], area)
     await progress.record(student, language, written.increments, note)
     if written.first_read:

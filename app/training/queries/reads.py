@@ -107,6 +107,28 @@ async def upsert_reads(
     return out
 
 
+async def visit_counts(
+    db: Database, pairs: Iterable[tuple[str, str]], *, session: AsyncClientSession | None = None
+) -> dict[tuple[str, str], int]:
+    """Visits recorded so far of each (student, sample) pair that has a progress document,
+    in one query (inside a transaction with ``session``: its own writes included)."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    cursor = db[PROGRESS].find(
+        {
+            "sidhi_id": {"$in": sorted({s for s, _ in wanted})},
+            "sample_id": {"$in": sorted({i for _, i in wanted})},
+        },
+        {"_id": 0, "sidhi_id": 1, "sample_id": 1, "revisited_count": 1},
+        session=session,
+    )
+    found = {
+        (d["sidhi_id"], d["sample_id"]): int(d.get("revisited_count", 0)) async for d in cursor
+    }
+    return {pair: n for pair, n in found.items() if pair in wanted}
+
+
 async def get(db: Database, student: str, sample_id: str) -> dict[str, Any] | None:
     """A student's progress document for one sample."""
     return await db[PROGRESS].find_one({"sidhi_id": student, "sample_id": sample_id}, {"_id": 0})

@@ -91,12 +91,18 @@ async def apply_visits(
 
 
 async def points_and_prefs(
-    db: Database, ids: Iterable[str], *, session: AsyncClientSession | None = None
+    db: Database,
+    ids: Iterable[str],
+    *,
+    languages: Iterable[str] = (),
+    session: AsyncClientSession | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Total points and preferences of each of ``ids`` that has a stats document."""
-    cursor = db[STATS].find(
-        {"_id": {"$in": list(ids)}}, {"total_points": 1, "prefs": 1}, session=session
-    )
+    """Total points and preferences of each of ``ids`` that has a stats document, and
+    their read count and points in each of ``languages``."""
+    fields = {"total_points": 1, "prefs": 1}
+    for lang in languages:
+        fields |= {f"languages.{lang}.read": 1, f"languages.{lang}.points": 1}
+    cursor = db[STATS].find({"_id": {"$in": list(ids)}}, fields, session=session)
     return {str(doc["_id"]): doc for doc in await cursor.to_list(None)}
 
 

@@ -1,0 +1,69 @@
+"""The publisher's lease: one document in ``meta`` saying which process streams the outbox
+and until when, so one publisher among every worker and machine streams at a time.
+
+``{_id: "events-publisher", owner, until}`` is taken with one conditional
+``find_one_and_update`` that matches only when the lease has expired or is already ours;
+when another holds it, the upsert's insert collides on ``_id`` and we know it is taken.
+The holder renews it every third of its length. ``until`` is the taker's clock: keep the
+hosts NTP-synchronised. Mutual exclusion is best effort (a publisher paused for longer
+than the lease may publish next to its successor), which costs only duplicates: the
+stream is at-least-once and consumers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app.db import META, Database
+from app.training.timefmt import utcnow
+
+LEASE_ID = "events-publisher"
+
+
+def owner_name() -> str:
+    """A name for this publisher, unique to this process and start."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Lease:
+    """Takes, renews and releases the publisher lease for ``owner``."""
+
+    def __init__(self, db: Database, *, seconds: float, owner: str | None = None) -> None:
+        self.db = db
+        self.seconds = seconds
+        self.owner = owner or owner_name()
+
+    async def acquire(self) -> bool:
+        """Take the lease when it has expired or is ours (renewing it); whether we hold it."""
+        now = utcnow()
+        try:
+            doc = await self.db[META].find_one_and_update(
+                {"_id": LEASE_ID, "$or": [{"until": {"$lt": now}}, {"owner": self.owner}]},
+                {"$set": {"owner": self.owner, "until": now + timedelta(seconds=self.seconds)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            return False  # it exists and is another's, unexpired
+        if doc is None:  # SecantusDB's racing-upsert quirk: read it back
+            doc = await self.db[META].find_one({"_id": LEASE_ID})
+        return doc is not None and doc.get("owner") == self.owner
+
+    async def release(self) -> None:
+        """Give the lease up now (a clean stop), so another publisher need not wait it out."""
+        await self.db[META].update_one(
+            {"_id": LEASE_ID, "owner": self.owner}, {"$set": {"until": utcnow()}}
+        )
+
+    async def holder(self) -> str | None:
+        """Who holds the lease now, if anyone."""
+        doc = await self.db[META].find_one({"_id": LEASE_ID})
+        if doc is None or doc["until"] < utcnow():
+            return None
+        return str(doc["owner"])

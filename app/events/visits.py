@@ -1,0 +1,89 @@
+"""The events of a batch of visits, built inside the batch's transaction from what it read
+back: each visit's totals are the batch's final ones less what the same student's later
+visits in the batch added, so every event carries the totals right after its own visit."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from app.events.schema import Totals, visit_events
+from app.training.queries.reads import VisitWrite
+from app.training.timefmt import iso
+
+
+def points_of(visit: VisitWrite) -> int:
+    """The points a first read of the visit's sample awards."""
+    return int(visit.sample.get("read_points", 1))
+
+
+def batch_totals(
+    visits: Sequence[VisitWrite],
+    firsts: Mapping[int, bool],
+    written: Sequence[int],
+    stats: Mapping[str, dict[str, Any]],
+) -> dict[int, Totals]:
+    """Per written visit (index into ``visits``, in batch order), the student's totals
+    right after it. ``stats``: each student's stats document as the batch left it (total
+    points and per language read and points; ``students.points_and_prefs``)."""
+    later_points: Counter[str] = Counter()
+    later_read: Counter[tuple[str, str]] = Counter()
+    later_lang_points: Counter[tuple[str, str]] = Counter()
+    out: dict[int, Totals] = {}
+    for i in reversed(written):
+        visit = visits[i]
+        lang = str(visit.sample["language"])
+        doc = stats.get(visit.student) or {}
+        kept = (doc.get("languages") or {}).get(lang) or {}
+        key = (visit.student, lang)
+        out[i] = {
+            "total_points": int(doc.get("total_points", 0)) - later_points[visit.student],
+            "language_read": int(kept.get("read", 0)) - later_read[key],
+            "language_points": int(kept.get("points", 0)) - later_lang_points[key],
+        }
+        if firsts[i]:
+            later_points[visit.student] += points_of(visit)
+            later_read[key] += 1
+            later_lang_points[key] += points_of(visit)
+    return out
+
+
+def revisited_pairs(
+    visits: Sequence[VisitWrite], firsts: Mapping[int, bool], written: Sequence[int]
+) -> set[tuple[str, str]]:
+    """The (student, sample) pairs whose visit count has to be read back: those revisited.
+    Any other was first read once in this batch, so its count is 1."""
+    return {(visits[i].student, visits[i].sample["sample_id"]) for i in written if not firsts[i]}
+
+
+def batch_events(
+    visits: Sequence[VisitWrite],
+    firsts: Mapping[int, bool],
+    totals: Mapping[int, Totals],
+    visit_counts: Mapping[tuple[str, str], int],
+) -> list[dict[str, Any]]:
+    """The outbox documents of the written visits (the keys of ``totals``), in batch
+    order. ``visit_counts``: visits of each revisited pair as the batch left them."""
+    written = sorted(totals)
+    later: Counter[tuple[str, str]] = Counter()
+    counts: dict[int, int] = {}
+    for i in reversed(written):
+        pair = (visits[i].student, visits[i].sample["sample_id"])
+        counts[i] = visit_counts.get(pair, 1) - later[pair]
+        later[pair] += 1
+    docs: list[dict[str, Any]] = []
+    for i in written:  # ids are made in this order, so the outbox's order is the batch's
+        visit = visits[i]
+        docs += visit_events(
+            student=visit.student,
+            sample_id=str(visit.sample["sample_id"]),
+            language=str(visit.sample["language"]),
+            first_read=firsts[i],
+            points=points_of(visit) if firsts[i] else 0,
+            totals=totals[i],
+            revisited_count=counts[i],
+            time_spent=visit.time_spent,
+            at=iso(visit.now),
+        )
+    return docs
