@@ -80,9 +80,14 @@ class Leaderboards:
 
         return await self._rebuilding.run(self.keys(board)[0], load)
 
+    @staticmethod
+    def tag(board: Board) -> str:
+        """The board's Cluster hash tag (without braces)."""
+        return f"{board.language}:{board.period}:{board.key}"
+
     def keys(self, board: Board) -> tuple[str, str]:
         """The board key and its generation key."""
-        tag = "{" + f"{board.language}:{board.period}:{board.key}" + "}"
+        tag = "{" + self.tag(board) + "}"
         return self.backend.key("lb", tag), self.backend.key("lb-gen", tag)
 
     async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
@@ -103,13 +108,14 @@ class Leaderboards:
         """Top ``limit`` and the student's rank (1 + students with more points); None if the
         board is not loaded."""
         key, _ = self.keys(board)
+        epoch_key = self.backend.epoch_key(self.tag(board))
 
         async def op(r: Any) -> list[Any]:
             async with r.pipeline(transaction=False) as pipe:
                 pipe.zscore(key, SENTINEL)
                 pipe.zrevrange(key, 0, limit, withscores=True)
                 pipe.zscore(key, student)
-                pipe.get(self.backend.epoch_key)
+                pipe.get(epoch_key)
                 return list(await pipe.execute())
 
         sentinel, top, mine, epoch = await self.backend.call(op)

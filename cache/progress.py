@@ -88,7 +88,7 @@ class ProgressSets:
     ) -> list[float | None] | None:
         """First-read times (epoch ms) of ``sample_ids`` in one round trip; None if not loaded."""
         key, _ = self.keys(student, language)
-        epoch_key = self.backend.epoch_key
+        epoch_key = self.backend.epoch_key(student)
         # One EVALSHA instead of a two-command pipeline: a third of the client's CPU.
         epoch, found = await self.backend.call(
             lambda r: self._scores(keys=[key, epoch_key], args=[SENTINEL, *sample_ids], client=r)
@@ -102,7 +102,7 @@ class ProgressSets:
     async def members(self, student: str, language: str) -> dict[str, float] | None:
         """The whole read set (id → epoch ms), or None if not loaded."""
         key, _ = self.keys(student, language)
-        epoch_key = self.backend.epoch_key
+        epoch_key = self.backend.epoch_key(student)
 
         async def op(r: Any) -> list[Any]:
             async with r.pipeline(transaction=False) as pipe:

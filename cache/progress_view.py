@@ -166,7 +166,7 @@ class ProgressViews:
         """(hash fields decoded, recent (sample, read_at ms) oldest first) in one round
         trip; None when the view is not loaded or older than the progress epoch."""
         key, _ = self.keys(student)
-        keys = [key, self.recent_key(student, language), self.backend.epoch_key]
+        keys = [key, self.recent_key(student, language), self.backend.epoch_key(student)]
         # One EVALSHA answering flat lists: no pipeline, no per-reply callbacks.
         flat, latest, epoch = await self.backend.call(lambda r: self._read(keys=keys, client=r))
         fields = dict(zip(flat[::2], flat[1::2], strict=True))

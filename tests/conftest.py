@@ -1,13 +1,17 @@
 """Shared fixtures: a real SecantusDB server (or MONGODB_URL), a seeded and migrated
-catalog, and the app served in-process over httpx, once per Redis backend (fakeredis,
-plus the real Redis at TEST_REDIS_URL when given)."""
+catalog, and the app served in-process over httpx, once per Redis backend: fakeredis, the
+real Redis at TEST_REDIS_URL when given, and a local 3-master Redis Cluster started from
+the machine's ``redis-server`` (``TEST_REDIS_CLUSTER=0`` leaves it out)."""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,12 +32,19 @@ from app.main import create_app
 from app.resources import Resources, resources_of
 from app.seed import seed_demo
 from app.settings import Settings
+from cache.backend import CacheBackend, create_backend
 from migrations.add_language_to_samples import migrate
+from tests import redis_servers
 from tests.live import chromium, live_server
 
 SECRET = "test-secret-of-at-least-thirty-two-bytes!!"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
-REDIS_BACKENDS = ["fakeredis", *(["redis"] if TEST_REDIS_URL else [])]
+TEST_REDIS_CLUSTER = os.environ.get("TEST_REDIS_CLUSTER", "1") != "0"
+REDIS_BACKENDS = [
+    "fakeredis",
+    *(["redis"] if TEST_REDIS_URL else []),
+    *(["cluster"] if TEST_REDIS_CLUSTER else []),
+]
 # (Redis, LUMETRIX_CACHE) pairs: the cache on over every Redis, and off once (it never
 # reads Redis, so one backend is enough).
 CACHE_MODES = [*((kind, "on") for kind in REDIS_BACKENDS), ("fakeredis", "off")]
@@ -152,12 +163,60 @@ def conforms(shape: Any, body: object) -> None:
     TypeAdapter(shape).validate_python(body)
 
 
+@functools.cache
+def redis_cluster() -> redis_servers.RedisCluster:
+    """The session's local Redis Cluster, started on first use, stopped at exit."""
+    cluster = redis_servers.RedisCluster(Path(tempfile.mkdtemp(prefix="lmx-cluster-")))
+    cluster.start()
+    atexit.register(cluster.stop)
+    return cluster
+
+
+@functools.cache
+def real_redis_url() -> str:
+    """A real standalone Redis: TEST_REDIS_URL, else a private ``redis-server`` of this
+    session (for what must cross processes, which fakeredis cannot)."""
+    if TEST_REDIS_URL:
+        return TEST_REDIS_URL
+    node = redis_servers.start_standalone(Path(tempfile.mkdtemp(prefix="lmx-redis-")))
+    atexit.register(node.kill)
+    return node.url
+
+
+def redis_url_of(kind: str) -> str | None:
+    """The REDIS_URL of a backend kind (None: in-process fakeredis)."""
+    if kind == "redis":
+        return TEST_REDIS_URL
+    if kind == "cluster":
+        return redis_cluster().url
+    return None
+
+
+def backend_of(kind: str) -> CacheBackend:
+    """A cache backend of its own (unique key prefix) on a Redis backend kind."""
+    return create_backend(
+        redis_url_of(kind),
+        timeout=1,
+        retry_after=1,
+        prefix=f"lmxtest:{uuid.uuid4().hex}:",
+        cluster=kind == "cluster",
+    )
+
+
+async def drop_backend(backend: CacheBackend) -> None:
+    """Delete the backend's keys, then close it."""
+    if not backend.embedded:
+        await redis_servers.delete_keys(backend.client, backend.prefix, cluster=backend.cluster)
+    await backend.close()
+
+
 def make_settings(mongo_url: str, db_name: str, redis: str, **extra: Any) -> Settings:
     """Settings of an app under test on its own Redis key prefix."""
     values: dict[str, Any] = {
         "mongodb_url": mongo_url,
         "mongodb_db": db_name,
-        "redis_url": TEST_REDIS_URL if redis == "redis" else None,
+        "redis_url": redis_url_of(redis),
+        "redis_cluster": redis == "cluster",
         "redis_prefix": f"lmxtest:{uuid.uuid4().hex[:8]}:",
         "jwt_secret": SECRET,
         "lumetrix_env": "test",
@@ -172,11 +231,8 @@ def make_settings(mongo_url: str, db_name: str, redis: str, **extra: Any) -> Set
 async def delete_prefix(app: FastAPI) -> None:
     """Delete this app's keys (and only them) from a real Redis."""
     backend = resources_of(app).backend
-    if backend.embedded:
-        return
-    keys = [k async for k in backend.client.scan_iter(match=backend.prefix + "*", count=500)]
-    if keys:
-        await backend.client.delete(*keys)
+    if not backend.embedded:
+        await redis_servers.delete_keys(backend.client, backend.prefix, cluster=backend.cluster)
 
 
 class running_app:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
-
 from app.training.curriculum import LANGUAGES
 from app.training.queries.meta import bump_catalog_version
 from cache.progress import SENTINEL
 from tests.conftest import Api, make_settings, running_app, unique_name
+from tests.redis_servers import client_at
 
 
 @asynccontextmanager
@@ -25,9 +24,7 @@ async def redis_outage(api: Api) -> AsyncIterator[None]:
             backend.fake_server.connected = True
         return
     real = backend.client
-    backend.client = aioredis.Redis.from_url(
-        "redis://127.0.0.1:1/0", socket_timeout=0.1, socket_connect_timeout=0.1
-    )
+    backend.client = client_at(1, cluster=backend.cluster)
     try:
         yield
     finally:

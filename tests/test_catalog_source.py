@@ -17,12 +17,11 @@ from app.training.catalog_source import CatalogSource, MongoCatalog
 from app.training.filters import SampleFilter
 from app.training.queries.meta import catalog_version
 from app.training.tables import chapter_table
-from cache.backend import create_backend
 from cache.catalog import CatalogCache
 from cache.catalog_source import CachedCatalog
-from tests.conftest import TEST_REDIS_URL, unique_name
+from tests.conftest import REDIS_BACKENDS, backend_of, drop_backend
 
-SOURCES = ["mongo", "cached-fakeredis", *(["cached-redis"] if TEST_REDIS_URL else [])]
+SOURCES = ["mongo", *(f"cached-{kind}" for kind in REDIS_BACKENDS)]
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +39,9 @@ async def source(
     if request.param == "mongo":
         yield MongoCatalog(db)
         return
-    url = TEST_REDIS_URL if request.param == "cached-redis" else None
-    backend = create_backend(url, timeout=1, retry_after=1, prefix=unique_name("lmxtest") + ":")
+    backend = backend_of(request.param.removeprefix("cached-"))
     yield CachedCatalog(MongoCatalog(db), CatalogCache(backend, l1_ttl=300, version_ttl=0))
-    keys = [k async for k in backend.client.scan_iter(match=backend.prefix + "*")]
-    if keys:
-        await backend.client.delete(*keys)
-    await backend.close()
+    await drop_backend(backend)
 
 
 def _ordered(rows: list[dict[str, Any]]) -> list[str]:

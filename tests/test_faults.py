@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from app.db import PROGRESS, SAMPLES, STATS, create_client
 from app.embedded import EmbeddedMongo
 from tests.conftest import Api, c_samples, make_settings, running_app
+from tests.redis_servers import client_at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,12 +83,7 @@ async def test_hung_redis_costs_a_request_at_most_a_timeout(api: Api) -> None:
     port = hung.sockets[0].getsockname()[1]
     backend = api.backend
     real = backend.client
-    backend.client = aioredis.Redis.from_url(
-        f"redis://127.0.0.1:{port}/0",
-        socket_timeout=0.1,
-        socket_connect_timeout=0.1,
-        decode_responses=True,
-    )
+    backend.client = client_at(port, cluster=backend.cluster)
     try:
         [sample] = (await api.get("/training/samples", language="c", limit=1)).json()["data"]
         await api.post(f"/training/samples/{sample['sample_id']}/mark-read", time_spent=5)

@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,13 +22,13 @@ from app.training.catalog_source import MongoCatalog
 from app.training.mark_read import mark_read, write_visits
 from app.training.progress import load_student_progress
 from app.training.queries import reads as read_queries
-from cache.backend import CacheBackend, create_backend
+from cache.backend import CacheBackend
 from cache.leaderboard import MongoBoards
 from cache.progress import ProgressSets
 from cache.progress_view import ProgressViews
 from cache.reads import CachedReads, MongoReads, ReadState
 from cache.student_progress import CachedProgress, MongoProgress, ProgressSource
-from tests.conftest import REDIS_BACKENDS, SECRET, TEST_REDIS_URL, unique_name
+from tests.conftest import REDIS_BACKENDS, SECRET, backend_of, drop_backend, unique_name
 from tests.test_cli import ROOT, lumetrix
 from tests.test_data_import import db_env, jsonl, sample
 
@@ -106,14 +105,10 @@ async def test_export_progress(mongo_url: str, fresh_db: Database, tmp_path: Pat
 
 @pytest.fixture(params=REDIS_BACKENDS)
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[CacheBackend]:
-    """fakeredis, and the real Redis at TEST_REDIS_URL when given (own key prefix)."""
-    url = TEST_REDIS_URL if request.param == "redis" else None
-    handle = create_backend(url, timeout=1, retry_after=1, prefix=f"lmxtest:{uuid.uuid4().hex}:")
+    """Each Redis backend (own key prefix)."""
+    handle = backend_of(request.param)
     yield handle
-    keys = [k async for k in handle.client.scan_iter(match=handle.prefix + "*")]
-    if keys:
-        await handle.client.delete(*keys)
-    await handle.close()
+    await drop_backend(handle)
 
 
 async def test_delete_student_removes_mongo_docs_and_redis_keys(
