@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -88,3 +89,19 @@ async def start_server(port: int, env: dict[str, str], workers: int = 1) -> subp
             await asyncio.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not become ready")
+
+
+async def mark_read_killing(
+    http: httpx.AsyncClient,
+    base: str,
+    sample_id: str,
+    server: subprocess.Popen[bytes],
+    time_spent: int = 7,
+) -> None:
+    """POST a mark-read to a server armed to kill itself at a step of it (``app.faults``):
+    the request fails and the server exits by SIGKILL."""
+    with pytest.raises(httpx.TransportError):
+        await http.post(
+            f"{base}/training/samples/{sample_id}/mark-read", params={"time_spent": time_spent}
+        )
+    assert await asyncio.to_thread(server.wait, 20) == -signal.SIGKILL

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +26,7 @@ from app.embedded import free_port
 from app.faults import STEPS
 from app.training.reconcile import derived_stats
 from tests.conftest import SECRET
-from tests.live import start_server
+from tests.live import mark_read_killing, start_server
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "2"))
 COMMITTED = {"committed", "redis_written"}  # steps after the MongoDB commit
@@ -104,12 +103,7 @@ async def test_a_mark_read_killed_at_any_step_leaves_totals_exact(
                 await http.get(f"{base}/training/leaderboard", params={"language": "c"})
                 sample_id = samples[round_]["sample_id"]
                 assert samples[round_]["isRead"] is False
-                with pytest.raises(httpx.TransportError):
-                    await http.post(
-                        f"{base}/training/samples/{sample_id}/mark-read",
-                        params={"time_spent": 7},
-                    )
-                assert await asyncio.to_thread(doomed.wait, 20) == -signal.SIGKILL
+                await mark_read_killing(http, base, sample_id, doomed)
             finally:
                 if doomed.poll() is None:
                     doomed.kill()
