@@ -23,7 +23,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import ClusterCrossSlotError, RedisClusterException, RedisError
 
 from cache.metrics import REDIS_FALLBACKS
 
@@ -70,6 +70,15 @@ def _slot_tags() -> tuple[str, ...]:
             left -= 1
         n += 1
     return tuple(t for t in tags if t is not None)
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Whether a failure says Redis is away. Keys of one command or script in different
+    Cluster slots (the server's CROSSSLOT, or the client's own check) are a bug in the
+    caller: they must surface, not hide behind the MongoDB fallback."""
+    if isinstance(exc, ClusterCrossSlotError):
+        return False
+    return not (isinstance(exc, RedisClusterException) and "same key slot" in str(exc))
 
 
 class CacheUnavailable(Exception):
@@ -190,6 +199,8 @@ class CacheBackend:
         try:
             return await op(self.client)
         except REDIS_FAILURES as exc:
+            if not _is_outage(exc):
+                raise
             REDIS_FALLBACKS.inc()
             self.trip(exc)
             raise CacheUnavailable(str(exc)) from exc
