@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench loadtest faultload crashtest outage clean docs
+.PHONY: install run test lint bench eventbench scalebench loadtest faultload crashtest outage clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ install: $(STAMP)  ## create .venv and install the service with its dev tools
 run: $(STAMP)  ## serve on 127.0.0.1:8000 from the embedded default, demo data ready
 	$(BIN)/lumetrix dev
 
-test: $(STAMP)  ## the whole suite (real SecantusDB; Redis too when REDIS_URL is set)
+test: $(STAMP)  ## the whole suite (real SecantusDB; fakeredis, a local Redis Cluster, and TEST_REDIS_URL when set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff and mypy
@@ -38,6 +38,12 @@ outage: $(STAMP)  ## kill -9 the embedded database under load; stale reads, reco
 
 bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read, my-progress
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+
+eventbench: $(STAMP)  ## progress events: publisher events/s (embedded DB -> REDIS_URL or local DB 14), mark-read cost with vs without the outbox
+	$(BIN)/python -m loadtests.events_bench $(EVENTBENCH_ARGS)
+
+scalebench: $(STAMP)  ## one Redis vs a local 3-master Redis Cluster: cached-page req/s in one run, memory per 100k students
+	$(BIN)/python -m loadtests.scale_bench $(SCALEBENCH_ARGS)
 
 docs: $(STAMP)  ## regenerate docs/API_EXAMPLES.md from the service on demo data (MONGODB_URL or embedded)
 	$(BIN)/python -m tools.api_examples

@@ -34,8 +34,8 @@ from app.seed import seed_demo
 from app.settings import Settings
 from cache.backend import CacheBackend, create_backend
 from migrations.add_language_to_samples import migrate
-from tests import redis_servers
 from tests.live import chromium, live_server
+from tools import redis_servers
 
 SECRET = "test-secret-of-at-least-thirty-two-bytes!!"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -9,7 +9,7 @@ from app.training.curriculum import LANGUAGES
 from app.training.queries.meta import bump_catalog_version
 from cache.progress import SENTINEL
 from tests.conftest import Api, make_settings, running_app, unique_name
-from tests.redis_servers import client_at
+from tools.redis_servers import client_at
 
 
 @asynccontextmanager

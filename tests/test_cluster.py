@@ -13,7 +13,6 @@ import pytest
 from redis.crc import key_slot
 
 from cache.backend import CacheBackend, CacheUnavailable
-from tests import redis_servers
 from tests.conftest import (
     Api,
     backend_of,
@@ -22,6 +21,7 @@ from tests.conftest import (
     running_app,
     unique_name,
 )
+from tools import redis_servers
 
 pytestmark = pytest.mark.skipif(
     not redis_servers.available(), reason="needs redis-server (installed by .ci/run)"

@@ -13,7 +13,7 @@ import pytest
 from app.db import PROGRESS, SAMPLES, STATS, create_client
 from app.embedded import EmbeddedMongo
 from tests.conftest import Api, c_samples, make_settings, running_app
-from tests.redis_servers import client_at
+from tools.redis_servers import client_at
 
 ROOT = Path(__file__).resolve().parent.parent
 

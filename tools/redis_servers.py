@@ -1,6 +1,6 @@
-"""Real Redis servers for the tests, started from the machine's ``redis-server``: one
-standalone server, and a 3-master Redis Cluster on loopback ports whose masters can be
-killed and brought back (same port, same cluster config, empty data)."""
+"""Real Redis servers started from the machine's ``redis-server`` (for the tests and the
+benchmarks): one standalone server, and a 3-master Redis Cluster on loopback ports whose
+masters can be killed and brought back (same port, same cluster config, empty data)."""
 
 from __future__ import annotations
 
