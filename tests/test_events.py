@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 import pytest
+from bson import ObjectId
 
 from app.db import OUTBOX, PROGRESS, SAMPLES, STATS, Database
 from app.embedded import free_port
@@ -88,7 +89,15 @@ async def _read(api: Api, sample: int, student: str | None = None, seconds: int 
 
 
 async def _outbox(db: Database, **match: Any) -> list[dict[str, Any]]:
-    return await db[OUTBOX].find(match).sort("_id", 1).to_list(None)
+    """The events waiting in the outbox (those matching ``match``), in the order the
+    publisher streams them."""
+    batches = await db[OUTBOX].find().sort("_id", 1).to_list(None)
+    return [
+        event
+        for batch in batches
+        for event in batch["events"]
+        if all(event[k] == v for k, v in match.items())
+    ]
 
 
 async def _all_entries(stream: EventStream) -> list[dict[str, Any]]:
@@ -108,9 +117,8 @@ async def test_a_visit_writes_its_events_in_its_transaction(mongo_url: str, db: 
         assert [e["type"] for e in first] == [SAMPLE_READ, POINTS_AWARDED]
         record = await db[PROGRESS].find_one({"sidhi_id": api.student})
         assert record is not None
-        for doc in first:
-            assert doc["_id"] == doc["event_id"]
-            event = {k: v for k, v in doc.items() if k != "_id"}
+        for event in first:
+            assert ObjectId.is_valid(event["event_id"])
             assert set(event) == set(Event.__annotations__)
             assert event | {"event_id": "", "type": ""} == {
                 "event_id": "",
@@ -158,6 +166,9 @@ async def test_each_event_of_a_batch_carries_the_totals_after_its_own_visit(
         stats = await db[STATS].find_one({"_id": api.student})
         assert stats is not None and reads[-1]["totals"]["total_points"] == stats["total_points"]
         assert len(await _outbox(db, student=other)) == 2
+        # One outbox document per batch (one insert per transaction): the lone read's and
+        # the concurrent calls'.
+        assert await db[OUTBOX].count_documents({}) == 2
 
 
 @pytest.fixture
@@ -215,7 +226,7 @@ async def _fill(mongo_url: str, db: Database, students: int = 3, visits: int = 1
             await asyncio.gather(
                 *(_read(api, (n * 7 + i) % 9, name) for i, name in enumerate(names))
             )
-    return [str(doc["_id"]) for doc in await _outbox(db)]
+    return [event["event_id"] for event in await _outbox(db)]
 
 
 async def _drain(db: Database) -> None:
@@ -226,7 +237,7 @@ async def test_the_publisher_streams_the_outbox_in_order_and_empties_it(
     mongo_url: str, db: Database, fake_backend: CacheBackend
 ) -> None:
     ids = await _fill(mongo_url, db)
-    docs = await _outbox(db)
+    events = await _outbox(db)
     stream = _stream(fake_backend)
     publisher = Publisher(db, stream, FAST)
     stop = asyncio.Event()
@@ -236,10 +247,8 @@ async def test_the_publisher_streams_the_outbox_in_order_and_empties_it(
     await task
     entries = await stream.range_from("-", 10_000)
     assert [fields["event_id"] for _, fields in entries] == ids == sorted(ids)
-    assert [fields["type"] for _, fields in entries] == [d["type"] for d in docs]
-    assert [event_of(fields) for _, fields in entries] == [
-        {k: v for k, v in d.items() if k != "_id"} for d in docs
-    ]
+    assert [fields["type"] for _, fields in entries] == [e["type"] for e in events]
+    assert [event_of(fields) for _, fields in entries] == events
     assert publisher.published == len(ids)
     # A clean stop gives the lease up at once.
     assert await publisher.lease.holder() is None
@@ -291,7 +300,7 @@ async def test_with_redis_away_the_publisher_keeps_the_outbox_and_waits(
     task = asyncio.create_task(publisher.run(stop))
     await asyncio.sleep(1.5)
     assert not task.done()  # it backs off and tries again; it never gives up
-    assert [str(d["_id"]) for d in await _outbox(db)] == ids
+    assert [event["event_id"] for event in await _outbox(db)] == ids
     stop.set()
     await asyncio.wait_for(task, 10)
     await dead.close()
@@ -337,8 +346,8 @@ async def test_tail_prints_events_as_json_lines(
 ) -> None:
     await _fill(mongo_url, db, students=2, visits=4)
     stream = _stream(real_backend)
-    docs = await _outbox(db)
-    await stream.append([stream_fields(doc) for doc in docs])
+    events = await _outbox(db)
+    await stream.append([stream_fields(event) for event in events])
     tail_env = {
         **env,
         "REDIS_URL": shared_redis_url,
@@ -349,9 +358,7 @@ async def test_tail_prints_events_as_json_lines(
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert [orjson.loads(line) for line in lines] == [
-        {k: v for k, v in d.items() if k != "_id"} for d in docs[:5]
-    ]
+    assert [orjson.loads(line) for line in lines] == events[:5]
 
     # Without --from-start: only what is added once it runs.
     follow = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant; waiting is async

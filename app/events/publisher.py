@@ -1,7 +1,8 @@
 """The event publisher: streams the outbox to Redis, at least once, while holding the lease.
 
-One round: the ``batch`` oldest outbox documents are XADDed to the stream in one
-pipeline, and only then deleted from the outbox. A crash between the two republishes
+One round: the events of the oldest outbox documents (about ``batch`` events, whole
+mark-read batches) are XADDed to the stream in one pipeline, and only then are those
+documents deleted from the outbox. A crash between the two republishes
 them (the same event ids: consumers dedupe); a crash before the XADD loses nothing, since
 the outbox still holds them. An idle publisher looks again every ``poll`` seconds. When
 MongoDB or Redis fails, it logs once, backs off (up to ``MAX_BACKOFF`` seconds) and tries
@@ -90,12 +91,13 @@ class Publisher:
         docs = await outbox.oldest(self.db, self.options.batch)
         if not docs:
             return 0
-        await self.stream.append([stream_fields(doc) for doc in docs])
+        events = [stream_fields(event) for doc in docs for event in doc.get("events") or []]
+        await self.stream.append(events)
         crash_point("events_published")  # streamed, not yet deleted: a duplicate window
         await outbox.remove(self.db, [str(doc["_id"]) for doc in docs])
-        self.published += len(docs)
-        PUBLISHED.inc(len(docs))
-        return len(docs)
+        self.published += len(events)
+        PUBLISHED.inc(len(events))
+        return len(events)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Publish until ``stop`` is set (or the task is cancelled); then give the lease up."""
@@ -107,7 +109,7 @@ class Publisher:
                 try:
                     if not await self._hold():
                         pause = self.options.lease_seconds / 3
-                    elif await self.publish_once() == self.options.batch:
+                    elif await self.publish_once() >= self.options.batch:
                         pause = 0.0  # more is waiting: go on at once
                     else:
                         pause = self.options.poll

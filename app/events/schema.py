@@ -2,14 +2,15 @@
 
 A visit emits a ``sample_read``; a first read also a ``points_awarded``. Each event's id
 is a fresh ObjectId (as a string), made when the event is built inside the mark-read
-transaction and stored as the outbox document's ``_id``: every stream entry of that event,
-a republished one too, carries the same ``event_id``, which is what consumers dedupe by.
-ObjectIds grow with time and, within a process, with each id made, so the outbox's ``_id``
-order is the order the events were built in.
+transaction and stored with it in the outbox: every stream entry of that event, a
+republished one too, carries the same ``event_id``, which is what consumers dedupe by.
+ObjectIds grow with time and, within a process, with each id made, so ids made one after
+the other sort in the order they were made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
 import orjson
@@ -44,6 +45,11 @@ class Event(TypedDict):
     at: str  # when the visit was recorded, ISO-8601 UTC
 
 
+def new_id() -> str:
+    """A fresh id: an ObjectId as 24 hex digits (sorts by creation within a process)."""
+    return str(ObjectId())
+
+
 def visit_events(
     *,
     student: str,
@@ -55,15 +61,13 @@ def visit_events(
     revisited_count: int,
     time_spent: int,
     at: str,
-) -> list[dict[str, Any]]:
-    """The outbox documents of one visit: its ``sample_read``, then for a first read its
-    ``points_awarded``; each with a fresh id as ``_id`` and ``event_id``."""
+) -> list[Event]:
+    """The events of one visit: its ``sample_read``, then for a first read its
+    ``points_awarded``; each with a fresh ``event_id``."""
     types: list[EventType] = [SAMPLE_READ, POINTS_AWARDED] if first_read else [SAMPLE_READ]
-    docs = []
-    for kind in types:
-        event_id = str(ObjectId())
-        event: Event = {
-            "event_id": event_id,
+    return [
+        {
+            "event_id": new_id(),
             "type": kind,
             "student": student,
             "sample_id": sample_id,
@@ -75,15 +79,18 @@ def visit_events(
             "time_spent": time_spent,
             "at": at,
         }
-        docs.append({"_id": event_id, **event})
-    return docs
+        for kind in types
+    ]
 
 
-def stream_fields(doc: dict[str, Any]) -> dict[str, str | bytes]:
-    """The stream entry of an outbox document: ``event_id``, ``type`` and ``data`` (the
-    whole event as JSON)."""
-    event = {key: value for key, value in doc.items() if key != "_id"}
-    return {"event_id": str(doc["_id"]), "type": str(doc["type"]), "data": orjson.dumps(event)}
+def stream_fields(event: Mapping[str, Any]) -> dict[str, str | bytes]:
+    """The stream entry of an event: ``event_id``, ``type`` and ``data`` (the whole event
+    as JSON)."""
+    return {
+        "event_id": str(event["event_id"]),
+        "type": str(event["type"]),
+        "data": orjson.dumps(dict(event)),
+    }
 
 
 def event_of(fields: dict[str, str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.events.schema import Totals, visit_events
+from app.events.schema import Event, Totals, new_id, visit_events
 from app.training.queries.reads import VisitWrite
 from app.training.timefmt import iso
 
@@ -62,9 +62,11 @@ def batch_events(
     firsts: Mapping[int, bool],
     totals: Mapping[int, Totals],
     visit_counts: Mapping[tuple[str, str], int],
-) -> list[dict[str, Any]]:
-    """The outbox documents of the written visits (the keys of ``totals``), in batch
-    order. ``visit_counts``: visits of each revisited pair as the batch left them."""
+) -> dict[str, Any]:
+    """The outbox document of a batch: ``{_id, events}``, the events of the written visits
+    (the keys of ``totals``) in batch order. ``visit_counts``: visits of each revisited
+    pair as the batch left them."""
+    batch_id = new_id()  # first, so it sorts before the next batch's, as its events do
     written = sorted(totals)
     later: Counter[tuple[str, str]] = Counter()
     counts: dict[int, int] = {}
@@ -72,10 +74,10 @@ def batch_events(
         pair = (visits[i].student, visits[i].sample["sample_id"])
         counts[i] = visit_counts.get(pair, 1) - later[pair]
         later[pair] += 1
-    docs: list[dict[str, Any]] = []
-    for i in written:  # ids are made in this order, so the outbox's order is the batch's
+    events: list[Event] = []
+    for i in written:  # ids are made in this order, so they sort in the batch's order
         visit = visits[i]
-        docs += visit_events(
+        events += visit_events(
             student=visit.student,
             sample_id=str(visit.sample["sample_id"]),
             language=str(visit.sample["language"]),
@@ -86,4 +88,4 @@ def batch_events(
             time_spent=visit.time_spent,
             at=iso(visit.now),
         )
-    return docs
+    return {"_id": batch_id, "events": events}

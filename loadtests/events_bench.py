@@ -1,0 +1,224 @@
+"""``make eventbench``: what the progress-event stream costs and sustains.
+
+1. **Publisher rate.** Fills the outbox of a fresh database on an embedded SecantusDB
+   with ``--events`` events of the real shape (default 20,000; ``app.events.schema``) in
+   documents of 1 and of 16 visits' events (a mark-read batch each), runs the publisher
+   (``app.events.publisher``) against a real Redis until the outbox is empty, and prints
+   events/s, once per ``--batch`` size (default 500, ``EVENTS_BATCH``'s default, and
+   100). Redis: ``REDIS_URL``, else ``redis://127.0.0.1:6379/14``, under a key prefix of
+   its own that is deleted afterwards.
+2. **Mark-read cost.** Writes ``--visits`` visits (half first reads, half revisits, 50
+   students) through the service's group-commit writer (``VisitCommitter``: one
+   transaction per batch) with the outbox and, for comparison, with the outbox insert and
+   the revisit-count read replaced by no-ops; prints ms per batch and visits/s for
+   batches of 1 and 16.
+
+    python -m loadtests.events_bench [--events 20000] [--batch 500,100] [--visits 800]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.db import OUTBOX, Database, create_client
+from app.embedded import EmbeddedMongo
+from app.events import outbox
+from app.events.publisher import Publisher, PublishOptions
+from app.events.schema import new_id, visit_events
+from app.training import mark_read
+from app.training.mark_read import VisitCommitter
+from app.training.queries.meta import ensure_indexes
+from app.training.queries.reads import VisitWrite
+from app.training.timefmt import iso, utcnow
+from app.writer_sessions import WriterSessions
+from cache.backend import create_backend
+from cache.events import EventStream
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+
+
+def _sample(n: int) -> dict[str, Any]:
+    """A migrated C sample, as the catalog holds it."""
+    return {
+        "sample_id": f"c_ch{1 + n % 10}_q_{n:06d}",
+        "chapter": 1 + n % 10,
+        "language": "c",
+        "knowledge_area": "basics",
+        "read_points": 1 + n % 3,
+    }
+
+
+def realistic_outbox(count: int, visits_per_batch: int) -> list[dict[str, Any]]:
+    """Outbox documents holding ``count`` events as mark-reads write them: 200 students'
+    visits, ``visits_per_batch`` to a batch (one document); a first read's
+    ``sample_read`` followed by its ``points_awarded``, a revisit's ``sample_read`` alone."""
+    docs: list[dict[str, Any]] = []
+    at = iso(utcnow())
+    made = n = 0
+    while made < count:
+        doc: dict[str, Any] = {"_id": new_id(), "events": []}
+        for _ in range(visits_per_batch):
+            sample = _sample(n % 1800)
+            first = n % 3 != 2
+            doc["events"] += visit_events(
+                student=f"SIDHI_BENCH{n % 200:06d}",
+                sample_id=sample["sample_id"],
+                language="c",
+                first_read=first,
+                points=sample["read_points"] if first else 0,
+                totals={"total_points": n, "language_read": n // 2, "language_points": n},
+                revisited_count=1 if first else 2,
+                time_spent=30 + n % 200,
+                at=at,
+            )
+            n += 1
+        doc["events"] = doc["events"][: count - made]
+        made += len(doc["events"])
+        docs.append(doc)
+    return docs
+
+
+@contextmanager
+def embedded_database() -> Iterator[str]:
+    """A SecantusDB server on a scratch directory, for the run."""
+    with tempfile.TemporaryDirectory(prefix="lmx-eventbench-") as scratch:
+        server = EmbeddedMongo(Path(scratch))
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
+
+
+async def publisher_rate(
+    db: Database, redis_url: str, events: int, batch: int, visits_per_batch: int
+) -> float:
+    """Events/s the publisher streams an outbox of ``events`` events at."""
+    docs = realistic_outbox(events, visits_per_batch)
+    for start in range(0, len(docs), 500):
+        await db[OUTBOX].insert_many(docs[start : start + 500])
+    backend = create_backend(
+        redis_url, timeout=5, retry_after=1, prefix=f"lmxbench:{uuid.uuid4().hex[:8]}:"
+    )
+    stream = EventStream(backend, "events", maxlen=1_000_000)
+    publisher = Publisher(db, stream, PublishOptions(batch=batch))
+    try:
+        assert await publisher.lease.acquire()
+        began = time.perf_counter()
+        # The publisher's rounds back to back, as its loop runs them while a backlog waits.
+        while await publisher.publish_once():
+            pass
+        took = time.perf_counter() - began
+        assert await stream.length() == events and not await outbox.count(db)
+    finally:
+        await publisher.lease.release()
+        keys = [k async for k in backend.client.scan_iter(match=backend.prefix + "*")]
+        if keys:
+            await backend.client.delete(*keys)
+        await backend.close()
+    return events / took
+
+
+async def _no_events(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+async def _no_counts(*args: Any, **kwargs: Any) -> dict[tuple[str, str], int]:
+    return {}
+
+
+async def _timed_batches(
+    write: Callable[[Sequence[VisitWrite]], Awaitable[object]], visits: list[VisitWrite], size: int
+) -> float:
+    """Seconds per batch of ``size`` visits written one batch after another."""
+    batches = [visits[i : i + size] for i in range(0, len(visits), size)]
+    began = time.perf_counter()
+    for batch in batches:
+        await write(batch)
+    return (time.perf_counter() - began) / len(batches)
+
+
+def _visits(count: int, tag: str) -> list[VisitWrite]:
+    """``count`` visits of 50 students: each sample twice, so half are revisits."""
+    now = utcnow()
+    return [
+        VisitWrite(f"SIDHI_{tag}{n % 50:04d}", _sample((n // 2) % 1800), "basics", 30, now)
+        for n in range(count)
+    ]
+
+
+async def mark_read_cost(db: Database, visits: int) -> list[tuple[int, str, float]]:
+    """(batch size, with/without the outbox, ms per batch) of the mark-read write."""
+    sessions = WriterSessions(db, size=1)
+    await sessions.start()
+    committer = VisitCommitter(db, sessions)
+    rows: list[tuple[int, str, float]] = []
+    try:
+        for size in (1, 16):
+            for label in ("with outbox", "without"):
+                if label == "without":  # what the write cost before the events existed
+                    saved = mark_read.outbox.add, mark_read.visit_counts
+                    mark_read.outbox.add = _no_events  # type: ignore[assignment]
+                    mark_read.visit_counts = _no_counts
+                try:
+                    tag = f"{size}{label[:2]}{uuid.uuid4().hex[:4]}"
+                    seconds = await _timed_batches(committer, _visits(visits, tag), size)
+                finally:
+                    if label == "without":
+                        mark_read.outbox.add, mark_read.visit_counts = saved
+                rows.append((size, label, seconds * 1000))
+    finally:
+        await sessions.close()
+    return rows
+
+
+async def run(args: argparse.Namespace, mongo_url: str) -> None:
+    """Measure and print."""
+    client = create_client(mongo_url, timeout_ms=5000)
+    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
+    try:
+        print(f"publisher: a backlog of {args.events:,} events, SecantusDB -> {redis_url}")
+        for per_batch in (1, 16):
+            for batch in args.batch:
+                db = client[f"eventbench_{uuid.uuid4().hex[:8]}"]
+                rate = await publisher_rate(db, redis_url, args.events, batch, per_batch)
+                print(
+                    f"  {per_batch:>2} visits per outbox document, EVENTS_BATCH={batch:<5}"
+                    f" {rate:>9,.0f} events/s"
+                )
+                await client.drop_database(db.name)
+        db = client[f"eventbench_{uuid.uuid4().hex[:8]}"]
+        await ensure_indexes(db)
+        print(f"mark-read write ({args.visits} visits, half revisits), one transaction a batch:")
+        for size, label, ms in await mark_read_cost(db, args.visits):
+            rate = size * 1000 / ms
+            print(f"  batch {size:>2} {label:<12} {ms:7.2f} ms/batch  {rate:7.0f} visits/s")
+        await client.drop_database(db.name)
+    finally:
+        await client.close()
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description="Progress-event publisher and outbox cost.")
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument(
+        "--batch", type=lambda s: [int(x) for x in s.split(",")], default=[500, 100]
+    )
+    parser.add_argument("--visits", type=int, default=800)
+    args = parser.parse_args()
+    with embedded_database() as url:
+        asyncio.run(run(args, url))
+
+
+if __name__ == "__main__":
+    main()
