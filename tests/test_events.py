@@ -31,7 +31,16 @@ from app.training.timefmt import iso
 from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
 from examples.points_consumer import consume, points
-from tests.conftest import SECRET, Api, c_samples, make_settings, running_app
+from tests.conftest import (
+    SECRET,
+    Api,
+    backend_of,
+    c_samples,
+    drop_backend,
+    make_settings,
+    real_redis_url,
+    running_app,
+)
 from tests.live import ROOT, mark_read_killing, start_server
 from tests.test_cli import lumetrix
 
@@ -61,17 +70,28 @@ async def fake_backend() -> AsyncIterator[CacheBackend]:
 
 
 @pytest.fixture
-async def real_backend(shared_redis_url: str) -> AsyncIterator[CacheBackend]:
-    """The real Redis other processes share, under a key prefix of this test's own; its
-    keys are deleted afterwards."""
+async def any_backend(redis_kind: str) -> AsyncIterator[CacheBackend]:
+    """A backend of this test's own on each Redis of the suite (fakeredis, a real Redis,
+    a Redis Cluster), its keys deleted afterwards."""
+    backend = backend_of(redis_kind)
+    yield backend
+    await drop_backend(backend)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis other processes can reach (TEST_REDIS_URL, or the session's own)."""
+    return real_redis_url()
+
+
+@pytest.fixture
+async def real_backend(redis_url: str) -> AsyncIterator[CacheBackend]:
+    """That Redis, under a key prefix of this test's own; its keys are deleted afterwards."""
     backend = create_backend(
-        shared_redis_url, timeout=2, retry_after=0.1, prefix=f"lmxtest:{uuid.uuid4().hex}:"
+        redis_url, timeout=2, retry_after=0.1, prefix=f"lmxtest:{uuid.uuid4().hex}:"
     )
     yield backend
-    keys = [k async for k in backend.client.scan_iter(match=backend.prefix + "*", count=500)]
-    if keys:
-        await backend.client.delete(*keys)
-    await backend.close()
+    await drop_backend(backend)
 
 
 def _stream(backend: CacheBackend) -> EventStream:
@@ -234,11 +254,11 @@ async def _drain(db: Database) -> None:
 
 
 async def test_the_publisher_streams_the_outbox_in_order_and_empties_it(
-    mongo_url: str, db: Database, fake_backend: CacheBackend
+    mongo_url: str, db: Database, any_backend: CacheBackend
 ) -> None:
     ids = await _fill(mongo_url, db)
     events = await _outbox(db)
-    stream = _stream(fake_backend)
+    stream = _stream(any_backend)
     publisher = Publisher(db, stream, FAST)
     stop = asyncio.Event()
     task = asyncio.create_task(publisher.run(stop))
@@ -306,10 +326,8 @@ async def test_with_redis_away_the_publisher_keeps_the_outbox_and_waits(
     await dead.close()
 
 
-async def test_consumer_group_reads_pending_then_new_and_acks(
-    fake_backend: CacheBackend,
-) -> None:
-    stream = _stream(fake_backend)
+async def test_consumer_group_reads_pending_then_new_and_acks(any_backend: CacheBackend) -> None:
+    stream = _stream(any_backend)
     await stream.ensure_group("g")
     await stream.ensure_group("g")  # an existing group is left alone
     added = await stream.append(
@@ -342,7 +360,7 @@ async def test_tail_prints_events_as_json_lines(
     db: Database,
     env: dict[str, str],
     real_backend: CacheBackend,
-    shared_redis_url: str,
+    redis_url: str,
 ) -> None:
     await _fill(mongo_url, db, students=2, visits=4)
     stream = _stream(real_backend)
@@ -350,7 +368,7 @@ async def test_tail_prints_events_as_json_lines(
     await stream.append([stream_fields(event) for event in events])
     tail_env = {
         **env,
-        "REDIS_URL": shared_redis_url,
+        "REDIS_URL": redis_url,
         "REDIS_PREFIX": real_backend.prefix,
     }
     out = await asyncio.to_thread(
@@ -391,7 +409,7 @@ async def test_tail_prints_events_as_json_lines(
 
 
 async def test_the_consumer_counts_a_redelivered_award_once(
-    real_backend: CacheBackend, shared_redis_url: str
+    real_backend: CacheBackend, redis_url: str
 ) -> None:
     stream = _stream(real_backend)
     awards = [
@@ -403,7 +421,7 @@ async def test_the_consumer_counts_a_redelivered_award_once(
     ]
     other = {"event_id": "r", "type": SAMPLE_READ, "data": b'{"type": "sample_read"}'}
     await stream.append([*fields, other, *fields[:2]])  # two republished
-    url, prefix = shared_redis_url, real_backend.prefix
+    url, prefix = redis_url, real_backend.prefix
     report = await consume(url, prefix=prefix, group="pts", until_idle=True, block_ms=200)
     assert (report.entries, report.applied, report.duplicates) == (7, 4, 2)
     assert await points(url, prefix=prefix, group="pts") == {"S0": 1 + 3, "S1": 2 + 4}
@@ -414,15 +432,13 @@ async def test_the_consumer_counts_a_redelivered_award_once(
 
 
 @pytest.fixture
-def publishers(
-    env: dict[str, str], real_backend: CacheBackend, shared_redis_url: str
-) -> Iterator[Any]:
+def publishers(env: dict[str, str], real_backend: CacheBackend, redis_url: str) -> Iterator[Any]:
     """Starts ``lumetrix events publish`` processes on ``db`` and the real Redis (each with
     extra environment); kills whichever is still running at the end."""
     started: list[subprocess.Popen[bytes]] = []
     publish_env = {
         **env,
-        "REDIS_URL": shared_redis_url,
+        "REDIS_URL": redis_url,
         "REDIS_PREFIX": real_backend.prefix,
         "EVENTS_LEASE_SECONDS": "1",
         "EVENTS_BATCH": "20",
@@ -462,7 +478,7 @@ async def test_a_killed_publisher_loses_no_event_and_the_consumer_counts_each_aw
     mongo_url: str,
     db: Database,
     real_backend: CacheBackend,
-    shared_redis_url: str,
+    redis_url: str,
     publishers: Any,
 ) -> None:
     stream = _stream(real_backend)
@@ -507,7 +523,7 @@ async def test_a_killed_publisher_loses_no_event_and_the_consumer_counts_each_aw
     assert firsts == {(p["sidhi_id"], p["sample_id"]) for p in progress}
     assert sum(a["is_first_read"] for a in done) == len(progress)
 
-    url, prefix = shared_redis_url, real_backend.prefix
+    url, prefix = redis_url, real_backend.prefix
     report = await consume(url, prefix=prefix, group="points", until_idle=True, block_ms=300)
     assert report.duplicates > 0 and report.entries == len(entries)
     mongo_points = Counter[str]()
