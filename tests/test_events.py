@@ -191,6 +191,25 @@ async def test_each_event_of_a_batch_carries_the_totals_after_its_own_visit(
         assert await db[OUTBOX].count_documents({}) == 2
 
 
+async def test_the_service_drains_its_outbox_into_its_own_stream_by_default(
+    mongo_url: str, db: Database
+) -> None:
+    # The development default: no REDIS_URL, the publisher on in the serving worker.
+    settings = make_settings(mongo_url, db.name, "fakeredis", events_poll_interval=0.05)
+    async with running_app(settings) as api:
+        await _read(api, 3)
+        await _read(api, 3)
+        await _drain(db)
+        stream = api.resources.events
+        assert stream.maxlen == 10_000  # in-process: the newest events only
+        events = [event_of(fields) for _, fields in await stream.range_from()]
+        assert [(e["type"], e["revisited_count"]) for e in events] == [
+            (SAMPLE_READ, 1),
+            (POINTS_AWARDED, 1),
+            (SAMPLE_READ, 2),
+        ]
+
+
 @pytest.fixture
 async def env(mongo_url: str, db: Database) -> dict[str, str]:
     """Environment of a ``lumetrix`` process on ``db``: server settings, publisher off."""
