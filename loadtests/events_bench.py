@@ -10,8 +10,8 @@
 2. **Mark-read cost.** Writes ``--visits`` visits (half first reads, half revisits, 50
    students) through the service's group-commit writer (``VisitCommitter``: one
    transaction per batch) with the outbox and, for comparison, with the outbox insert and
-   the revisit-count read replaced by no-ops; prints ms per batch and visits/s for
-   batches of 1 and 16.
+   the revisit-count read replaced by no-ops, alternating every 10 batches; prints ms per
+   batch and visits/s for batches of 1 and 16.
 
     python -m loadtests.events_bench [--events 20000] [--batch 500,100] [--visits 800]
 """
@@ -24,8 +24,8 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -136,17 +136,6 @@ async def _no_counts(*args: Any, **kwargs: Any) -> dict[tuple[str, str], int]:
     return {}
 
 
-async def _timed_batches(
-    write: Callable[[Sequence[VisitWrite]], Awaitable[object]], visits: list[VisitWrite], size: int
-) -> float:
-    """Seconds per batch of ``size`` visits written one batch after another."""
-    batches = [visits[i : i + size] for i in range(0, len(visits), size)]
-    began = time.perf_counter()
-    for batch in batches:
-        await write(batch)
-    return (time.perf_counter() - began) / len(batches)
-
-
 def _visits(count: int, tag: str) -> list[VisitWrite]:
     """``count`` visits of 50 students: each sample twice, so half are revisits."""
     now = utcnow()
@@ -156,26 +145,49 @@ def _visits(count: int, tag: str) -> list[VisitWrite]:
     ]
 
 
+@contextmanager
+def events_off() -> Iterator[None]:
+    """Mark-read as it was before the events: no outbox insert, no visit-count read."""
+    saved = mark_read.outbox.add, mark_read.visit_counts
+    mark_read.outbox.add = _no_events  # type: ignore[assignment]
+    mark_read.visit_counts = _no_counts
+    try:
+        yield
+    finally:
+        mark_read.outbox.add, mark_read.visit_counts = saved
+
+
+ROUND = 10  # batches written in a row before switching between with and without
+
+
 async def mark_read_cost(db: Database, visits: int) -> list[tuple[int, str, float]]:
-    """(batch size, with/without the outbox, ms per batch) of the mark-read write."""
+    """(batch size, with/without the outbox, ms per batch) of the mark-read write. With
+    and without alternate every ``ROUND`` batches, so a machine that slows down or speeds
+    up during the run (a shared one) weighs on both alike."""
     sessions = WriterSessions(db, size=1)
     await sessions.start()
     committer = VisitCommitter(db, sessions)
     rows: list[tuple[int, str, float]] = []
     try:
         for size in (1, 16):
-            for label in ("with outbox", "without"):
-                if label == "without":  # what the write cost before the events existed
-                    saved = mark_read.outbox.add, mark_read.visit_counts
-                    mark_read.outbox.add = _no_events  # type: ignore[assignment]
-                    mark_read.visit_counts = _no_counts
-                try:
-                    tag = f"{size}{label[:2]}{uuid.uuid4().hex[:4]}"
-                    seconds = await _timed_batches(committer, _visits(visits, tag), size)
-                finally:
-                    if label == "without":
-                        mark_read.outbox.add, mark_read.visit_counts = saved
-                rows.append((size, label, seconds * 1000))
+            queues = {
+                label: [work[i : i + size] for i in range(0, len(work), size)]
+                for label, work in (
+                    ("with outbox", _visits(visits, f"{size}w{uuid.uuid4().hex[:4]}")),
+                    ("without", _visits(visits, f"{size}o{uuid.uuid4().hex[:4]}")),
+                )
+            }
+            batches = {label: len(queue) for label, queue in queues.items()}
+            spent = dict.fromkeys(queues, 0.0)
+            while any(queues.values()):
+                for label, queue in queues.items():
+                    turn, queues[label] = queue[:ROUND], queue[ROUND:]
+                    with events_off() if label == "without" else nullcontext():
+                        began = time.perf_counter()
+                        for batch in turn:
+                            await committer(batch)
+                        spent[label] += time.perf_counter() - began
+            rows += [(size, label, spent[label] * 1000 / batches[label]) for label in spent]
     finally:
         await sessions.close()
     return rows
