@@ -198,25 +198,32 @@ async def _http(_: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail), headers)
 
 
+def _busy() -> Response:
+    return error_response(
+        503, "service_unavailable", "the database is busy; retry shortly", {"Retry-After": "1"}
+    )
+
+
 async def _mongo(_: Request, exc: Exception) -> Response:
     if isinstance(exc, WaitQueueTimeoutError):
         # Shed, not down: every slot this worker has at the database is busy. Not logged
         # per request: under overload that would be thousands of lines a second.
         SHED.inc()
-        return error_response(
-            503,
-            "service_unavailable",
-            "the database is busy; retry shortly",
-            {"Retry-After": "1"},
-        )
-    log.error("mongodb error: %s: %s", type(exc).__name__, exc)
+        return _busy()
     if isinstance(exc, ConnectionFailure):
+        log.error("mongodb error: %s: %s", type(exc).__name__, exc)
         return error_response(
             503,
             "database_unavailable",
             "the database is unavailable; retry shortly",
             {"Retry-After": "1"},
         )
+    if isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError"):
+        # Write conflicts outlasting the retry window (many concurrent writes of one
+        # student): nothing was written, and the same request will go through shortly.
+        log.warning("mongodb transaction conflict outlasted its retries: %s", exc)
+        return _busy()
+    log.error("mongodb error: %s: %s", type(exc).__name__, exc)
     return error_response(500, "database_error", "the database could not complete the request")
 
 

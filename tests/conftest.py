@@ -9,10 +9,7 @@ import asyncio
 import atexit
 import functools
 import os
-import shutil
-import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +24,7 @@ from pymongo.errors import AutoReconnect
 
 from app.auth import mint_token
 from app.db import SAMPLES, Database, create_client
-from app.embedded import EmbeddedMongo, free_port
+from app.embedded import EmbeddedMongo
 from app.main import create_app
 from app.resources import Resources, resources_of
 from app.seed import seed_demo
@@ -301,6 +298,13 @@ async def small_catalog_app(
     """An app on a database of its own holding ``samples`` migrated C samples (ten per
     chapter; points alternate 1 and 2); returns it unstarted with the database's name.
     ``cache``: the app's ``LUMETRIX_CACHE``."""
+    name = await small_catalog_db(mongo_client, samples)
+    return running_app(make_settings(mongo_url, name, redis_kind, lumetrix_cache=cache)), name
+
+
+async def small_catalog_db(mongo_client: Any, samples: int) -> str:
+    """The name of a new database holding ``samples`` migrated C samples (ten per chapter;
+    points alternate 1 and 2)."""
     name = unique_name("lmx_test_small")
     db = mongo_client[name]
     await db[SAMPLES].insert_many(
@@ -320,40 +324,13 @@ async def small_catalog_app(
             for i in range(samples)
         ]
     )
-    return running_app(make_settings(mongo_url, name, redis_kind, lumetrix_cache=cache)), name
+    return name
 
 
 @pytest.fixture(scope="session")
-def shared_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis several processes can share: TEST_REDIS_URL, or a redis-server we run."""
-    if TEST_REDIS_URL:
-        yield TEST_REDIS_URL
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("multi-process tests need TEST_REDIS_URL or a redis-server binary")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+def shared_redis_url() -> str:
+    """A real Redis several processes can share (``real_redis_url``)."""
+    return real_redis_url()
 
 
 @pytest.fixture(scope="module")

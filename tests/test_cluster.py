@@ -19,6 +19,7 @@ from tests.conftest import (
     drop_backend,
     make_settings,
     running_app,
+    small_catalog_db,
     unique_name,
 )
 from tools import redis_servers
@@ -107,11 +108,20 @@ async def _wait_available(api: Api) -> None:
 
 
 async def test_a_master_killed_mid_run(
-    mongo_url: str, catalog_db: str, own_cluster: redis_servers.RedisCluster
+    mongo_url: str, mongo_client: Any, own_cluster: redis_servers.RedisCluster
 ) -> None:
+    # A catalog of its own: its students' points must not crowd the shared boards.
+    name = await small_catalog_db(mongo_client, 40)
     settings = make_settings(
-        mongo_url, catalog_db, "cluster", redis_url=own_cluster.url, redis_timeout=0.2
+        mongo_url, name, "cluster", redis_url=own_cluster.url, redis_timeout=0.2
     )
+    try:
+        await _kill_a_master(settings, own_cluster)
+    finally:
+        await mongo_client.drop_database(name)
+
+
+async def _kill_a_master(settings: Any, own_cluster: redis_servers.RedisCluster) -> None:
     async with running_app(settings) as api:
         client = api.backend.client
         # Students whose keys live on every master, so the victim holds some of them.

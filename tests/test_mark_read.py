@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.db import PROGRESS, SAMPLES
+from app.db import PROGRESS, SAMPLES, STATS
 from app.training.queries.meta import bump_catalog_version
 from tests.conftest import make_settings, running_app, unique_name
 
@@ -76,3 +76,34 @@ async def test_one_batch_gives_each_read_its_own_total(
         assert stats["languages"]["python"]["time_spent"] == 3 * 14
         mine = await api.db[PROGRESS].count_documents({"sidhi_id": api.student})
         assert mine == 12
+
+
+async def test_a_conflict_outlasting_its_retries_is_a_503(
+    mongo_url: str, catalog_db: str, monkeypatch: Any
+) -> None:
+    from app.training import mark_read
+
+    monkeypatch.setattr(mark_read, "CONFLICT_RETRY", 0.3)
+    async with running_app(make_settings(mongo_url, catalog_db, "fakeredis")) as api:
+        page = (await api.get("/training/samples", language="c", limit=2)).json()["data"]
+        first, second = (s["sample_id"] for s in page)
+        assert (
+            await api.post(f"/training/samples/{first}/mark-read", time_spent=5)
+        ).status_code == 200
+        # Another writer holds the student's stats document in an open transaction.
+        async with api.db.client.start_session() as holder:
+            await holder.start_transaction()
+            await api.db[STATS].update_one(
+                {"_id": api.student}, {"$inc": {"total_points": 100}}, session=holder
+            )
+            res = await api.post(f"/training/samples/{second}/mark-read", time_spent=5)
+            assert res.status_code == 503, res.text
+            assert res.json()["code"] == "service_unavailable"
+            assert res.headers["Retry-After"] == "1"
+            await holder.abort_transaction()
+        # Nothing was written: the retry is the first read, counted once.
+        res = await api.post(f"/training/samples/{second}/mark-read", time_spent=5)
+        assert res.status_code == 200 and res.json()["is_first_read"] is True
+        progress = (await api.get("/training/my-progress", language="c")).json()["overview"]
+        assert progress["samples_read"] == 2
+        assert progress["points"] == sum(s["read_points"] for s in page)
