@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pymongo
 import pytest
 from fastapi import FastAPI
 from pydantic import TypeAdapter
@@ -78,6 +79,13 @@ async def _settle(client: Any) -> None:
             await asyncio.sleep(0.1)
 
 
+async def drop_database(client: Any, name: str) -> None:
+    """Drop a test database, allowing it a minute: on a loaded machine SecantusDB can take
+    longer than the client's 5 s socket timeout to drop 5,000 documents and their indexes."""
+    with pymongo.timeout(60):
+        await client.drop_database(name)
+
+
 def unique_name(stem: str) -> str:
     """A database name or id unique to this run."""
     return f"{stem}_{uuid.uuid4().hex[:10]}"
@@ -92,7 +100,7 @@ async def catalog_db(mongo_client: Any) -> AsyncIterator[str]:
     await migrate(db, show_progress=False)
     yield name
     await _settle(mongo_client)  # after idle sync tests, as for fresh_db
-    await mongo_client.drop_database(name)
+    await drop_database(mongo_client, name)
 
 
 @pytest.fixture
@@ -101,7 +109,7 @@ async def fresh_db(mongo_client: Any) -> AsyncIterator[Database]:
     name = unique_name("lmx_test")
     await _settle(mongo_client)
     yield mongo_client[name]
-    await mongo_client.drop_database(name)
+    await drop_database(mongo_client, name)
 
 
 @dataclass
@@ -346,7 +354,7 @@ async def own_catalog_db(mongo_client: Any, catalog_db: str) -> AsyncIterator[st
         await copy[META].insert_one(version)
     yield name
     await _settle(mongo_client)
-    await mongo_client.drop_database(name)
+    await drop_database(mongo_client, name)
 
 
 @pytest.fixture(scope="module")

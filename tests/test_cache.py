@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from app.training.curriculum import LANGUAGES
 from app.training.queries.meta import bump_catalog_version
 from cache.progress import SENTINEL
-from tests.conftest import Api, make_settings, running_app, unique_name
+from tests.conftest import Api, drop_database, make_settings, running_app, unique_name
 from tools.redis_servers import client_at
 
 
@@ -96,7 +96,7 @@ async def test_catalog_version_bump_invalidates_counts(
             chapters = (await api.get("/training/chapters", language="c")).json()
             assert chapters["total_chapters"] == 2
     finally:
-        await mongo_client.drop_database(name)  # type: ignore[attr-defined]
+        await drop_database(mongo_client, name)
 
 
 async def test_every_endpoint_answers_with_redis_down_then_recovers(api: Api) -> None:

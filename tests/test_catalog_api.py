@@ -12,7 +12,7 @@ import pytest
 from app.db import SAMPLES
 from app.training import shapes
 from app.training.curriculum import KNOWLEDGE_AREAS
-from tests.conftest import Api, conforms, make_settings, running_app, unique_name
+from tests.conftest import Api, conforms, drop_database, make_settings, running_app, unique_name
 
 
 @pytest.fixture
@@ -286,7 +286,7 @@ async def search_api(mongo_url: str, mongo_client: Any, cache_mode: tuple[str, s
         async with running_app(make_settings(mongo_url, name, redis, lumetrix_cache=cache)) as app:
             yield app
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 @pytest.mark.parametrize(("q", "expected"), SEARCHES)

@@ -17,6 +17,7 @@ from tests.conftest import (
     Api,
     backend_of,
     drop_backend,
+    drop_database,
     make_settings,
     running_app,
     small_catalog_db,
@@ -118,7 +119,7 @@ async def test_a_master_killed_mid_run(
     try:
         await _kill_a_master(settings, own_cluster)
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def _kill_a_master(settings: Any, own_cluster: redis_servers.RedisCluster) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from app.training import shapes
 from app.training.names import pseudonym
-from tests.conftest import Api, conforms, small_catalog_app
+from tests.conftest import Api, conforms, drop_database, small_catalog_app
 from tests.test_cache import redis_outage
 
 
@@ -96,7 +96,7 @@ async def test_leaderboard_ranks_under_concurrent_awards(
                 ).json()
             assert down["top"] == body["top"] and down["me"] == body["me"]
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_leaderboard_opt_out(mongo_url: str, mongo_client: Any, redis_kind: str) -> None:
@@ -136,7 +136,7 @@ async def test_leaderboard_opt_out(mongo_url: str, mongo_client: Any, redis_kind
             ).json()
             assert [e["name"] for e in seen_by_a["top"]] == [name_a]
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_opting_back_in_restores_every_point(
@@ -186,7 +186,7 @@ async def test_opting_back_in_restores_every_point(
             await read(4)  # write-through onto the rebuilt boards
             assert await points_seen_by_other("all") == {shown: 7}
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 # --- names instead of ids ---------------------------------------------------------------
@@ -254,7 +254,7 @@ async def test_leaderboard_shows_names_never_other_ids(
             top = (await _board(api, ids[0]))["top"]
             assert top[0]["name"] == pseudonym(ids[2], key=key)
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_display_name_set_kept_and_cleared(api: Api) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.db import PROGRESS, SAMPLES, STATS
 from app.training.queries.meta import bump_catalog_version
-from tests.conftest import make_settings, running_app, unique_name
+from tests.conftest import drop_database, make_settings, running_app, unique_name
 
 NO_AREA = {
     "sample_id": "c_ch42_q_000001",
@@ -50,7 +50,7 @@ async def test_a_read_never_changes_the_workers_cached_sample(
             detail = (await api.get(f"/training/samples/{sid}")).json()["data"]
             assert "knowledge_area" not in detail
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_one_batch_gives_each_read_its_own_total(

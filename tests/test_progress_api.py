@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.training import shapes
-from tests.conftest import Api, conforms, small_catalog_app, unique_name
+from tests.conftest import Api, conforms, drop_database, small_catalog_app, unique_name
 from tests.test_cache import redis_outage
 
 
@@ -282,7 +282,7 @@ async def test_overview_totals_and_percentages(
                 (1, 20.0),
             ]
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_recent_activity_is_the_ten_newest_reads_newest_first(
@@ -310,7 +310,7 @@ async def test_recent_activity_is_the_ten_newest_reads_newest_first(
             body = (await api.get("/training/my-progress", language="c")).json()
             assert [r["sample_id"] for r in body["recent_activity"]] == newest
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_random_unread_only_with_redis_down_never_gives_a_read_sample(
@@ -339,4 +339,4 @@ async def test_random_unread_only_with_redis_down_never_gives_a_read_sample(
                     assert body["data"]["sample_id"] == "c_ch1_q_000005", body
                     assert body["data"]["isRead"] is False
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.training import shapes
-from tests.conftest import conforms, small_catalog_app
+from tests.conftest import conforms, drop_database, small_catalog_app
 
 
 async def test_next_never_returns_a_read_sample(
@@ -28,7 +28,7 @@ async def test_next_never_returns_a_read_sample(
             done = (await api.get("/training/next", language="c")).json()
             assert done["data"] is None and done["chapter"] is None and done["message"]
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_next_climbs_difficulty(mongo_url: str, mongo_client: Any, redis_kind: str) -> None:
@@ -40,7 +40,7 @@ async def test_next_climbs_difficulty(mongo_url: str, mongo_client: Any, redis_k
             body = (await api.get("/training/next", language="c")).json()
             assert body["data"]["difficulty"] == "medium"
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 # --- freshness -------------------------------------------------------------------------------

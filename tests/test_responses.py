@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.training.queries.meta import bump_catalog_version
-from tests.conftest import Api, small_catalog_app
+from tests.conftest import Api, drop_database, small_catalog_app
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ async def test_catalog_etag_and_304(
             )
             assert changed.status_code == 200 and changed.headers["etag"] != etag
     finally:
-        await mongo_client.drop_database(name)
+        await drop_database(mongo_client, name)
 
 
 async def test_per_student_answers_are_private_and_aggregates_dated(api: Api) -> None:
