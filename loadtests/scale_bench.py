@@ -74,12 +74,16 @@ def measure(
                     base, requests, connections=args.concurrency, seconds=args.seconds
                 )
                 runs[kind].append(result)
-                print(f"  {name} on {kind}: {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms")
+                print(
+                    f"  {name} on {kind}: {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
+                    f"{result.errors} errors"
+                )
         out[name] = {
             kind: {
                 "rps": statistics.median(r.rps for r in results),
                 "p50_ms": statistics.median(r.p50_ms for r in results),
                 "p99_ms": statistics.median(r.p99_ms for r in results),
+                "errors": sum(r.errors for r in results),
             }
             for kind, results in runs.items()
         }
