@@ -115,7 +115,11 @@ async def memory_per_students(url: str, prefix: str, template: str, count: int) 
         await client.initialize()
         tag = "{" + template + "}"
         keys = [k async for k in client.scan_iter(match=f"{prefix}*{tag}*".encode())]
-        dumps = {k: await client.dump(k) for k in keys}
+        dumps = {k: blob for k in keys if (blob := await client.dump(k)) is not None}
+        usage = {
+            k.decode().replace(template, "S"): int(await client.memory_usage(k, samples=0) or 0)
+            for k in keys
+        }
         boards = [k async for k in client.scan_iter(match=f"{prefix}lb:*".encode())]
         boards = [k for k in boards if b"lb-gen" not in k]
 
@@ -139,7 +143,8 @@ async def memory_per_students(url: str, prefix: str, template: str, count: int) 
         return {
             "students": count,
             "keys_per_student": len(keys),
-            "key_names": sorted(k.decode().replace(template, "S") for k in keys),
+            "key_names": sorted(usage),
+            "memory_usage_of_each_key": usage,
             "used_memory_growth": after - before,
             "bytes_per_student": (after - before) / count,
             "mb_per_100k_students": (after - before) / count * 100_000 / 2**20,
@@ -217,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{memory['bytes_per_student']:,.0f} bytes a student, "
         f"{memory['mb_per_100k_students']:,.1f} MiB per 100k students"
     )
+    print(f"MEMORY USAGE of the model student's keys: {memory['memory_usage_of_each_key']}")
     print(f"wrote {RESULTS / 'scale.json'}")
     return 0
 
