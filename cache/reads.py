@@ -117,7 +117,12 @@ class CachedReads:
 
     async def _load_now(self, student: str, language: str) -> tuple[dict[str, datetime], bool]:
         """Read the whole set from MongoDB and install it (see ``ProgressSets.load``);
-        whether the install happened."""
+        whether the install happened. A set that another load (of this process, whose
+        flight ended between our miss and now, or of another worker) installed meanwhile
+        is taken as it is, with no MongoDB read."""
+        loaded = await self.sets.members(student, language)
+        if loaded is not None:
+            return {sid: from_ms(ms) for sid, ms in loaded.items()}, True
         token = await self.sets.begin_load(student, language)
         entries = await self.loader(student, language)
         scores = {k: to_ms(v) for k, v in entries.items()}

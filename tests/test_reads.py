@@ -74,4 +74,6 @@ async def test_a_request_joining_a_load_that_raced_a_write_sees_the_write(api: A
     owner_saw, joiner_saw = await asyncio.wait_for(asyncio.gather(owner, joiner), 10)
     assert set(joiner_saw) == {ids[0]}  # it started after the write: it must see it
     assert set(owner_saw) == {ids[0]}  # the refused install made the owner read again too
-    assert loader.full_loads == 3
+    # The shared load, then both re-reads; the later of those may instead find the set
+    # the earlier one installed (a load first looks whether the set is there now).
+    assert loader.full_loads in (2, 3)
