@@ -152,23 +152,16 @@ class Leaderboards:
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:
         """Take a student off boards (opt-out)."""
-
-        async def op(r: Any) -> None:
-            async with r.pipeline(transaction=False) as pipe:
-                for board in boards:
-                    key, gen = self.keys(board)
-                    # A new generation: a rebuild that read MongoDB before the opt-out
-                    # cannot install a board that still lists the student.
-                    pipe.incr(gen)
-                    pipe.pexpire(gen, board.ttl_seconds * 1000)
-                    pipe.zrem(key, student)
-                await pipe.execute()
-
-        await self.backend.call(op)
+        await self._regenerate(boards, lambda pipe, key: pipe.zrem(key, student))
 
     async def invalidate(self, boards: Sequence[Board]) -> None:
         """Drop boards, so the next standing rebuilds them from MongoDB; a rebuild already
         reading MongoDB is refused (new generation) rather than installing the old state."""
+        await self._regenerate(boards, lambda pipe, key: pipe.delete(key))
+
+    async def _regenerate(self, boards: Sequence[Board], change: Callable[[Any, str], Any]) -> None:
+        """Give each board a new generation, then ``change(pipe, board key)``, in one round
+        trip: a rebuild that read MongoDB before the change cannot install what it read."""
 
         async def op(r: Any) -> None:
             async with r.pipeline(transaction=False) as pipe:
@@ -176,7 +169,7 @@ class Leaderboards:
                     key, gen = self.keys(board)
                     pipe.incr(gen)
                     pipe.pexpire(gen, board.ttl_seconds * 1000)
-                    pipe.delete(key)
+                    change(pipe, key)
                 await pipe.execute()
 
         await self.backend.call(op)

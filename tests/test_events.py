@@ -38,7 +38,6 @@ from tests.conftest import (
     c_samples,
     drop_backend,
     make_settings,
-    real_redis_url,
     running_app,
 )
 from tests.live import ROOT, mark_read_killing, start_server
@@ -79,16 +78,10 @@ async def any_backend(redis_kind: str) -> AsyncIterator[CacheBackend]:
 
 
 @pytest.fixture
-def redis_url() -> str:
-    """A real Redis other processes can reach (TEST_REDIS_URL, or the session's own)."""
-    return real_redis_url()
-
-
-@pytest.fixture
-async def real_backend(redis_url: str) -> AsyncIterator[CacheBackend]:
+async def real_backend(shared_redis_url: str) -> AsyncIterator[CacheBackend]:
     """That Redis, under a key prefix of this test's own; its keys are deleted afterwards."""
     backend = create_backend(
-        redis_url, timeout=2, retry_after=0.1, prefix=f"lmxtest:{uuid.uuid4().hex}:"
+        shared_redis_url, timeout=2, retry_after=0.1, prefix=f"lmxtest:{uuid.uuid4().hex}:"
     )
     yield backend
     await drop_backend(backend)
@@ -379,7 +372,7 @@ async def test_tail_prints_events_as_json_lines(
     db: Database,
     env: dict[str, str],
     real_backend: CacheBackend,
-    redis_url: str,
+    shared_redis_url: str,
 ) -> None:
     await _fill(mongo_url, db, students=2, visits=4)
     stream = _stream(real_backend)
@@ -387,7 +380,7 @@ async def test_tail_prints_events_as_json_lines(
     await stream.append([stream_fields(event) for event in events])
     tail_env = {
         **env,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": shared_redis_url,
         "REDIS_PREFIX": real_backend.prefix,
     }
     out = await asyncio.to_thread(
@@ -428,7 +421,7 @@ async def test_tail_prints_events_as_json_lines(
 
 
 async def test_the_consumer_counts_a_redelivered_award_once(
-    real_backend: CacheBackend, redis_url: str
+    real_backend: CacheBackend, shared_redis_url: str
 ) -> None:
     stream = _stream(real_backend)
     awards = [
@@ -440,7 +433,7 @@ async def test_the_consumer_counts_a_redelivered_award_once(
     ]
     other = {"event_id": "r", "type": SAMPLE_READ, "data": b'{"type": "sample_read"}'}
     await stream.append([*fields, other, *fields[:2]])  # two republished
-    url, prefix = redis_url, real_backend.prefix
+    url, prefix = shared_redis_url, real_backend.prefix
     report = await consume(url, prefix=prefix, group="pts", until_idle=True, block_ms=200)
     assert (report.entries, report.applied, report.duplicates) == (7, 4, 2)
     assert await points(url, prefix=prefix, group="pts") == {"S0": 1 + 3, "S1": 2 + 4}
@@ -451,13 +444,15 @@ async def test_the_consumer_counts_a_redelivered_award_once(
 
 
 @pytest.fixture
-def publishers(env: dict[str, str], real_backend: CacheBackend, redis_url: str) -> Iterator[Any]:
+def publishers(
+    env: dict[str, str], real_backend: CacheBackend, shared_redis_url: str
+) -> Iterator[Any]:
     """Starts ``lumetrix events publish`` processes on ``db`` and the real Redis (each with
     extra environment); kills whichever is still running at the end."""
     started: list[subprocess.Popen[bytes]] = []
     publish_env = {
         **env,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": shared_redis_url,
         "REDIS_PREFIX": real_backend.prefix,
         "EVENTS_LEASE_SECONDS": "1",
         "EVENTS_BATCH": "20",
@@ -497,7 +492,7 @@ async def test_a_killed_publisher_loses_no_event_and_the_consumer_counts_each_aw
     mongo_url: str,
     db: Database,
     real_backend: CacheBackend,
-    redis_url: str,
+    shared_redis_url: str,
     publishers: Any,
 ) -> None:
     stream = _stream(real_backend)
@@ -550,7 +545,7 @@ async def test_a_killed_publisher_loses_no_event_and_the_consumer_counts_each_aw
     assert firsts == {(p["sidhi_id"], p["sample_id"]) for p in progress}
     assert sum(a["is_first_read"] for a in done) == len(progress)
 
-    url, prefix = redis_url, real_backend.prefix
+    url, prefix = shared_redis_url, real_backend.prefix
     report = await consume(url, prefix=prefix, group="points", until_idle=True, block_ms=300)
     assert report.duplicates > 0 and report.entries == len(entries)
     mongo_points = Counter[str]()
