@@ -13,6 +13,8 @@ STATS = "student_stats"
 META = "meta"
 # Progress events written in the mark-read transaction, until the publisher streams them.
 OUTBOX = "event_outbox"
+# Mark-read batches committed to MongoDB whose Redis write-throughs may not be done yet.
+INTENTS = "writethrough_intents"
 
 Database = AsyncDatabase[dict[str, Any]]
 MongoClient = AsyncMongoClient[dict[str, Any]]

@@ -48,9 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("LUMETRIX_CACHE=off: every request reads MongoDB")
         async with open_resources(settings) as resources:
             app.state.resources = resources
-            # A serving worker may replace one killed between a commit and its
-            # write-throughs (commands write no visits, so only workers do this).
-            await resources.backend.worker_started()
             if settings.warm_on_start:
                 try:
                     await resources.catalog.warm(LANGUAGES)

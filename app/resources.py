@@ -25,9 +25,10 @@ from app.settings import Settings
 from app.supervisor import Supervisor
 from app.training.catalog_source import CatalogSource, MongoCatalog
 from app.training.curriculum import LANGUAGES
+from app.training.loaders import progress_loader, read_loader
 from app.training.mark_read import VisitCommitter, VisitWriter
-from app.training.progress import load_student_progress
-from app.training.queries import meta, reads
+from app.training.queries import meta
+from app.training.repair import repair_visits
 from app.writer_sessions import WriterSessions
 from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
@@ -109,13 +110,16 @@ async def open_resources(
             retry_after=settings.redis_retry_after,
             prefix=settings.redis_prefix,
             cluster=settings.redis_cluster,
+            max_pending=settings.redis_repair_max,
+            lookback=settings.redis_repair_lookback,
         )
+        wait = settings.mongo_load_wait_ms / 1000
         layer = build_layer(
             backend,
             enabled=settings.cache_enabled,
             catalog=MongoCatalog(db),
-            read_loader=functools.partial(reads.read_times, db),
-            progress_loader=functools.partial(load_student_progress, db),
+            read_loader=read_loader(db, wait=wait),
+            progress_loader=progress_loader(db, wait=wait),
             languages=LANGUAGES,
             l1_ttl=settings.catalog_l1_ttl,
             version_ttl=settings.catalog_version_ttl,
@@ -129,7 +133,13 @@ async def open_resources(
         )
         in_flight = 2  # batches written at once; each needs a session of its own
         stale = settings.writer_stale_after
-        sessions = WriterSessions(db, size=in_flight, beat=stale / 5, stale=stale)
+        sessions = WriterSessions(
+            db,
+            size=in_flight,
+            beat=stale / 5,
+            stale=stale,
+            repair=functools.partial(repair_visits, layer.stale),
+        )
         await sessions.start()
         visits: VisitWriter = GroupCommit(
             VisitCommitter(db, sessions),

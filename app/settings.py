@@ -53,6 +53,18 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="After a Redis failure, skip Redis for this long, s."
     )
     redis_prefix: str = Field(default="lmx:", description="Prefix of every Redis key.")
+    redis_repair_max: int = Field(
+        default=10_000,
+        ge=0,
+        description="Cache repairs a worker remembers while Redis is away; past it, every "
+        "per-student cache reloads once Redis is back.",
+    )
+    redis_repair_lookback: float = Field(
+        default=1.0,
+        ge=0,
+        description="Write-throughs this long before a Redis failure are repaired too (a Redis "
+        "restarted from its append-only file or a promoted replica may lack them), s.",
+    )
     mark_read_rate: int = Field(
         default=20, ge=0, description="mark-read calls allowed per student per window; 0 = off."
     )
@@ -103,6 +115,20 @@ class Settings(BaseSettings):
         default=50,
         ge=1,
         description="How long an operation waits for a free slot before a 503, ms.",
+    )
+    mongo_load_wait_ms: int = Field(
+        # A load serves every later request of its student, so it may queue for a slot
+        # far longer than a one-off query: cold caches wait instead of being shed.
+        default=1000,
+        ge=1,
+        description="How long a read-set or progress-view load from MongoDB waits for a free "
+        "slot (and runs) before a 503, ms.",
+    )
+    shutdown_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a worker's shutdown (after its requests) may take; past it, "
+        "what is still running is left behind and logged, s.",
     )
     embedded_start_timeout: float = Field(
         default=60.0, gt=0, description="How long the embedded database may take to start, s."

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.training.catalog_source import CatalogSource
+from app.training.repair import StaleCaches
 from cache.backend import CacheBackend
 from cache.catalog import CatalogCache
 from cache.catalog_source import CachedCatalog
@@ -22,6 +23,7 @@ from cache.leaderboard import BoardStore, Leaderboards, MongoBoards, RedisBoards
 from cache.progress import ProgressSets
 from cache.progress_view import ProgressViews
 from cache.reads import CachedReads, MongoReads, ReadLoader, ReadState
+from cache.repairs import NamedRepairs, NothingKept
 from cache.student_progress import CachedProgress, MongoProgress, ProgressLoader, ProgressSource
 
 
@@ -33,6 +35,7 @@ class CacheLayer:
     reads: ReadState
     progress: ProgressSource
     boards: BoardStore
+    stale: StaleCaches
 
 
 def build_layer(
@@ -50,12 +53,19 @@ def build_layer(
     """The cached layer over ``catalog`` and ``read_loader`` (MongoDB), or those alone."""
     if not enabled:
         return CacheLayer(
-            catalog, MongoReads(read_loader), MongoProgress(progress_loader), MongoBoards()
+            catalog,
+            MongoReads(read_loader),
+            MongoProgress(progress_loader),
+            MongoBoards(),
+            NothingKept(),
         )
+    sets = ProgressSets(backend, ttl_seconds=progress_ttl)
     views = ProgressViews(backend, ttl_seconds=progress_ttl, languages=languages)
+    boards = Leaderboards(backend)
     return CacheLayer(
         CachedCatalog(catalog, CatalogCache(backend, l1_ttl=l1_ttl, version_ttl=version_ttl)),
-        CachedReads(ProgressSets(backend, ttl_seconds=progress_ttl), read_loader),
+        CachedReads(sets, read_loader),
         CachedProgress(views, progress_loader),
-        RedisBoards(Leaderboards(backend)),
+        RedisBoards(boards),
+        NamedRepairs(sets, views, boards),
     )

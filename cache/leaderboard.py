@@ -5,8 +5,9 @@ generation key share a Cluster slot). A ``__loaded__`` sentinel marks a board re
 MongoDB; awards only ever increment loaded boards, and a rebuild only installs its snapshot
 when no award landed while it read MongoDB (the generation check), exactly as for the read
 sets. The sentinel's score is its load time (ms) minus ``OFFSET``: below every real score,
-and comparable with the progress epoch, so a board loaded before a Redis failure (which may
-have lost an award) counts as missing. Period boards expire on their own.
+and comparable with the progress epoch (moved only when more repairs were needed than the
+backend remembers). An award Redis failed or skipped is undone by the board's ``Repair``
+(drop it; the next standing rebuilds it). Period boards expire on their own.
 
 ``BoardStore`` is what the leaderboard service uses: ``RedisBoards`` answers from these
 sets and falls back to a MongoDB snapshot (given by the caller) when a board is missing
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, Repair
 from cache.progress import BEGIN_LOAD, LOAD
 from cache.singleflight import SingleFlight
 
@@ -90,6 +91,11 @@ class Leaderboards:
         tag = "{" + self.tag(board) + "}"
         return self.backend.key("lb", tag), self.backend.key("lb-gen", tag)
 
+    def repair_of(self, board: Board) -> Repair:
+        """Drop the board and move its generation: the next standing rebuilds it."""
+        key, gen = self.keys(board)
+        return Repair(gen, (key,), board.ttl_seconds * 1000)
+
     async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
         """Add ``points`` to ``student`` on every loaded board, in one round trip."""
 
@@ -153,11 +159,6 @@ class Leaderboards:
     async def remove(self, boards: Sequence[Board], student: str) -> None:
         """Take a student off boards (opt-out)."""
         await self._regenerate(boards, lambda pipe, key: pipe.zrem(key, student))
-
-    async def invalidate(self, boards: Sequence[Board]) -> None:
-        """Drop boards, so the next standing rebuilds them from MongoDB; a rebuild already
-        reading MongoDB is refused (new generation) rather than installing the old state."""
-        await self._regenerate(boards, lambda pipe, key: pipe.delete(key))
 
     async def _regenerate(self, boards: Sequence[Board], change: Callable[[Any, str], Any]) -> None:
         """Give each board a new generation, then ``change(pipe, board key)``, in one round
@@ -252,9 +253,12 @@ class RedisBoards:
         self.boards = boards
 
     async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
-        """Write-through; a failure is repaired by the epoch bump when Redis returns
-        (boards loaded before it count as missing and are rebuilt)."""
-        await self.boards.backend.best_effort(lambda: self.boards.award(boards, student, points))
+        """Write-through; should Redis fail, the boards are dropped (and rebuilt on
+        demand) once it is back."""
+        await self.boards.backend.best_effort(
+            lambda: self.boards.award(boards, student, points),
+            [self.boards.repair_of(b) for b in boards],
+        )
 
     async def standing(
         self,
@@ -283,10 +287,16 @@ class RedisBoards:
         return await self.boards.backend.or_else(cached, fallback)
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:
-        """Best effort: a rebuild leaves opted-out students off anyway."""
-        await self.boards.backend.best_effort(lambda: self.boards.remove(boards, student))
+        """Best effort: should Redis fail, the boards are dropped once it is back, and a
+        rebuild leaves opted-out students out."""
+        await self.boards.backend.best_effort(
+            lambda: self.boards.remove(boards, student),
+            [self.boards.repair_of(b) for b in boards],
+        )
 
     async def invalidate(self, boards: Sequence[Board]) -> None:
-        """Best effort: should Redis fail, the epoch bump when it returns makes every board
-        loaded before the failure count as missing, so these rebuild too."""
-        await self.boards.backend.best_effort(lambda: self.boards.invalidate(boards))
+        """Drop the boards now (a rebuild already reading MongoDB is refused: new
+        generation), or once Redis is back should it fail."""
+        await self.boards.backend.repair(
+            [self.boards.repair_of(b) for b in boards], reason="invalidated"
+        )

@@ -11,9 +11,12 @@ Consistency, with MongoDB the source of truth:
 - ``load`` (read-through) replaces the set with a MongoDB snapshot only if the generation is
   unchanged since before the snapshot was read, so a read that lands while a loader is
   reading MongoDB can never be dropped from a set that then looks complete;
+- a write-through that Redis failed or skipped is remembered by the backend as a
+  ``Repair`` (drop the set, move its generation), applied when Redis answers again; a
+  worker that died between a commit and its write-throughs is repaired the same way by a
+  survivor (``app.writer_sessions``);
 - a set counts as loaded only if its sentinel is newer than the progress epoch, which the
-  backend bumps whenever Redis comes back after a failure: a write-through lost to an
-  outage can never leave a stale set behind.
+  backend bumps only when more repairs were needed than it may remember.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, Repair
 from cache.metrics import CACHE_LOOKUPS
 
 SENTINEL = "__loaded__"
@@ -82,6 +85,12 @@ class ProgressSets:
             self.backend.key("progress", "{" + student + "}", language),
             self.backend.key("progress-gen", "{" + student + "}", language),
         )
+
+    def repair_of(self, student: str, language: str) -> Repair:
+        """What undoes a lost write-through to the student's set: drop it, move its
+        generation."""
+        key, gen_key = self.keys(student, language)
+        return Repair(gen_key, (key,), self.ttl_ms)
 
     async def scores(
         self, student: str, language: str, sample_ids: Sequence[str]

@@ -14,8 +14,9 @@ Keys share the student's ``{hash tag}`` (one Cluster slot):
 
 The rules are the read sets' (``cache.progress``): mark-read writes MongoDB first, then
 ``record`` (adds only to a loaded view, bumps the generation either way); ``load``
-installs a MongoDB snapshot only if the generation did not move while it was read; a
-view counts as loaded only when its ``__loaded__`` is newer than the progress epoch.
+installs a MongoDB snapshot only if the generation did not move while it was read; a lost
+write-through is undone by the view's ``Repair``; a view counts as loaded only when its
+``__loaded__`` is newer than the progress epoch.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cache.backend import CacheBackend
+from cache.backend import CacheBackend, Repair
 from cache.progress import BEGIN_LOAD
 
 SENTINEL = "__loaded__"
@@ -97,15 +98,6 @@ for k = 3, #KEYS do
   end
   if m > 0 then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
 end
-return 1
-"""
-
-
-_INVALIDATE = """
-redis.call('DEL', KEYS[1])
-for k = 3, #KEYS do redis.call('DEL', KEYS[k]) end
-redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 """
 
@@ -229,13 +221,13 @@ class ProgressViews:
         done = await self.backend.call(lambda r: r.eval(_RECORD, 3, key, gen, recent, *argv))
         return int(done) == 1
 
-    async def invalidate(self, student: str) -> None:
-        """Drop the view and move its generation, so a load under way cannot install what
-        it read before this change (preferences, a rebuilt stats document)."""
+    def repair_of(self, student: str) -> Repair:
+        """Drop the view (hash and recent sets) and move its generation, so a load under
+        way cannot install what it read before: after a lost write-through, or a change
+        that is not a visit (preferences, a rebuilt stats document)."""
         key, gen = self.keys(student)
-        recent = [self.recent_key(student, lang) for lang in self.languages]
-        keys = [key, gen, *recent]
-        await self.backend.call(lambda r: r.eval(_INVALIDATE, len(keys), *keys, self.ttl_ms))
+        recent = tuple(self.recent_key(student, lang) for lang in self.languages)
+        return Repair(gen, (key, *recent), self.ttl_ms)
 
     async def forget(self, student: str) -> int:
         """Delete every key of the student's view (their data is being deleted); return

@@ -14,8 +14,11 @@ from datetime import datetime
 from typing import Protocol
 
 from app.training.timefmt import from_ms, to_ms
+from cache.metrics import CACHE_LOADS
 from cache.progress import ProgressSets
 from cache.singleflight import SingleFlight
+
+SET_LOADS = CACHE_LOADS.labels("read_set")
 
 
 class ReadLoader(Protocol):
@@ -124,6 +127,7 @@ class CachedReads:
         if loaded is not None:
             return {sid: from_ms(ms) for sid, ms in loaded.items()}, True
         token = await self.sets.begin_load(student, language)
+        SET_LOADS.inc()
         entries = await self.loader(student, language)
         scores = {k: to_ms(v) for k, v in entries.items()}
 
@@ -172,10 +176,10 @@ class CachedReads:
         return await self.sets.backend.or_else(cached, fallback)
 
     async def record(self, student: str, language: str, sample_id: str, at: datetime) -> None:
-        """Add to a loaded set; a failure is repaired by the backend's epoch bump (the set
-        that missed this write counts as stale once Redis is back)."""
+        """Add to a loaded set; should Redis fail, the set is dropped once it is back."""
         await self.sets.backend.best_effort(
-            lambda: self.sets.add(student, language, sample_id, to_ms(at))
+            lambda: self.sets.add(student, language, sample_id, to_ms(at)),
+            [self.sets.repair_of(student, language)],
         )
 
     async def check(self, student: str, language: str) -> SetCheck:

@@ -14,8 +14,11 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from app.training.timefmt import from_ms, to_ms
+from cache.metrics import CACHE_LOADS
 from cache.progress_view import ProgressViews, decode_fields, encode_fields
 from cache.singleflight import SingleFlight
+
+VIEW_LOADS = CACHE_LOADS.labels("progress_view")
 
 
 class StudentProgress(NamedTuple):
@@ -111,6 +114,7 @@ class CachedProgress:
         """Read the student's progress from MongoDB and install it as the view (unless a
         visit was recorded meanwhile); whether the install happened."""
         token = await self.views.begin_load(student)
+        VIEW_LOADS.inc()
         found = await self.loader(student)
         recent = found.stats.get("recent") or {}
         details = {
@@ -165,7 +169,8 @@ class CachedProgress:
     async def record(
         self, student: str, language: str, increments: Mapping[str, int], visit: VisitNote
     ) -> None:
-        """Counters and recent details; a failure is repaired by the epoch bump."""
+        """Counters and recent details; should Redis fail, the view is dropped once it
+        is back."""
         await self.views.backend.best_effort(
             lambda: self.views.record(
                 student,
@@ -177,12 +182,13 @@ class CachedProgress:
                 time_spent=visit.time_spent,
                 chapter=visit.chapter,
                 knowledge_area=visit.knowledge_area,
-            )
+            ),
+            [self.views.repair_of(student)],
         )
 
     async def invalidate(self, student: str) -> None:
-        """Best effort: a failure is repaired by the epoch bump when Redis returns."""
-        await self.views.backend.best_effort(lambda: self.views.invalidate(student))
+        """Drop the view now, or once Redis is back should it fail."""
+        await self.views.backend.repair([self.views.repair_of(student)], reason="invalidated")
 
     async def forget(self, student: str) -> int:
         """May raise CacheUnavailable: a deletion must not pass silently."""

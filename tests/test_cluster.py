@@ -125,6 +125,7 @@ async def test_a_master_killed_mid_run(
 async def _kill_a_master(settings: Any, own_cluster: redis_servers.RedisCluster) -> None:
     async with running_app(settings) as api:
         client = api.backend.client
+        await client.initialize()  # the slot map, before any command needed it
         # Students whose keys live on every master, so the victim holds some of them.
         students = [unique_name("SIDHI") for _ in range(12)]
         owners = {s: client.get_node_from_key(api.read_sets.keys(s, "c")[0]).port for s in students}
@@ -155,8 +156,9 @@ async def _kill_a_master(settings: Any, own_cluster: redis_servers.RedisCluster)
         victim.start()
         own_cluster.wait_ok()
         await _wait_available(api)
-        # Back: the writes the outage swallowed are not missing (the epoch bump reloads
-        # every set), and Redis serves again: a student's read set is loaded once more.
+        # Back: the writes the outage swallowed are not missing (the breaker's probe
+        # dropped the caches they touched), and Redis serves again: a student's read set
+        # is loaded once more.
         for student in students:
             assert await _state(api, student) == during[student]
             res = await api.post(f"/training/samples/{ids[2]}/mark-read", student, time_spent=5)

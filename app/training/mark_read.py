@@ -12,9 +12,11 @@ writes a batch as one unordered bulk per collection inside one multi-document
 transaction, so a crash at any step leaves either all of a batch's progress, stats and
 event writes or none of them. Each request still gets its own answer. When the batch fails on
 one visit's data, each visit is written again alone, so the failure fails only its own
-request. A crash after the commit but before the Redis write-throughs is repaired at the
-next start: a starting worker bumps the progress epoch (``cache.backend``), so every
-per-student cache reloads from MongoDB.
+request. Each batch notes its visits' students in the same transaction
+(``app.writethroughs``) until their write-throughs are through: a crash after the commit
+but before the Redis write-throughs is repaired by a surviving (or the next) worker,
+which invalidates exactly those students' caches (``app.writer_sessions``). The
+write-throughs go on if the client hangs up.
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ from app.training.catalog_source import CatalogSource
 from app.training.curriculum import FALLBACK_AREA
 from app.training.leaderboard import boards_for
 from app.training.queries import meta, students
+from app.training.queries.intents import PendingVisit
 from app.training.queries.reads import VisitWrite, upsert_reads, visit_counts
 from app.training.shapes import MarkReadOut
 from app.training.timefmt import utcnow
 from app.writer_sessions import WriterSessions
+from app.writethroughs import Ticket
 from cache.leaderboard import BoardStore
 from cache.reads import ReadState
 from cache.student_progress import ProgressSource, VisitNote
@@ -60,6 +64,7 @@ class Written:
     total_points: int  # the student's total right after this visit's update
     opted_out: bool  # hidden from leaderboards
     increments: dict[str, int]  # the stats counters it moved (the progress view's too)
+    ticket: Ticket | None = None  # its batch's note of write-throughs to come
 
 
 VisitWriter = GroupCommit[VisitWrite, Written]
@@ -98,7 +103,7 @@ class VisitCommitter:
     async def __call__(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
         """Per visit what it did, or the error that failed it alone."""
         if not self.atomic:
-            return await write_visits(self.db, visits)
+            return await self._unguarded(visits)
         try:
             return await self._transaction(visits)
         except ConnectionFailure:
@@ -111,7 +116,7 @@ class VisitCommitter:
                     "point until `lumetrix reconcile` runs"
                 )
                 self.atomic = False
-                return await write_visits(self.db, visits)
+                return await self._unguarded(visits)
             return await self._alone(visits, exc)
         except PyMongoError as exc:
             return await self._alone(visits, exc)
@@ -123,27 +128,58 @@ class VisitCommitter:
         request gets its 503 within the server-selection timeout."""
         deadline = time.monotonic() + CONFLICT_RETRY
         pause = 0.01
-        async with self.sessions.session() as session:
-            while True:
-                await session.start_transaction(write_concern=JOURNALED)
-                try:
-                    written = await write_visits(self.db, visits, session=session)
-                    await _commit(session)
-                    break
-                except PyMongoError as exc:
-                    if session.in_transaction:
-                        with suppress(PyMongoError):
-                            await session.abort_transaction()
-                    retry = exc.has_error_label("TransientTransactionError") and not isinstance(
-                        exc, ConnectionFailure
-                    )
-                    if not retry or time.monotonic() + pause > deadline:
-                        raise
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 0.5)
+        book = self.sessions.intents
+        async with self.sessions.slot() as (slot, session):
+            ticket = book.ticket(slot)
+            try:
+                while True:
+                    committing = False
+                    await session.start_transaction(write_concern=JOURNALED)
+                    try:
+                        unset = await book.note(ticket, _pending(visits), session=session)
+                        written = await write_visits(
+                            self.db, visits, session=session, ticket=ticket
+                        )
+                        committing = True
+                        await _commit(session)
+                        break
+                    except PyMongoError as exc:
+                        if session.in_transaction:
+                            with suppress(PyMongoError):
+                                await session.abort_transaction()
+                        retry = exc.has_error_label("TransientTransactionError") and not isinstance(
+                            exc, ConnectionFailure
+                        )
+                        if not retry or time.monotonic() + pause > deadline:
+                            raise
+                        await asyncio.sleep(pause)
+                        pause = min(pause * 2, 0.5)
+            except BaseException:
+                # Not committed: nothing to repair. A commit of unknown outcome keeps its
+                # note, so that should it have committed, a sweeper repairs it.
+                if not committing:
+                    book.finish(ticket)
+                raise
+            book.committed(ticket, unset)
+        ticket.expect(len(written))
         # Nothing is acknowledged until the commit is on disk (see flush_journal).
         await meta.flush_journal(self.db, self.sessions.name)
         return written
+
+    async def _unguarded(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:
+        """Write without a transaction (a standalone server): the note goes first, so a
+        crash anywhere after it is repaired (at worst a repair with nothing to repair)."""
+        book = self.sessions.intents
+        async with self.sessions.slot() as (slot, _):
+            ticket = book.ticket(slot)
+            try:
+                book.committed(ticket, await book.note(ticket, _pending(visits), session=None))
+            except BaseException:
+                book.finish(ticket)
+                raise
+        out = await write_visits(self.db, visits, ticket=ticket)
+        ticket.expect(sum(isinstance(w, Written) for w in out))
+        return out
 
     async def _alone(
         self, visits: Sequence[VisitWrite], error: Exception
@@ -162,13 +198,22 @@ class VisitCommitter:
         return out
 
 
+def _pending(visits: Sequence[VisitWrite]) -> list[PendingVisit]:
+    """What a batch's note says of its visits."""
+    return [PendingVisit(v.student, v.sample["language"], v.now) for v in visits]
+
+
 def prefs_of(docs: dict[str, dict[str, Any]], student: str) -> dict[str, Any]:
     """A student's preferences in the stats documents ``docs`` ({} when none)."""
     return dict((docs.get(student) or {}).get("prefs") or {})
 
 
 async def write_visits(
-    db: Database, visits: Sequence[VisitWrite], *, session: AsyncClientSession | None = None
+    db: Database,
+    visits: Sequence[VisitWrite],
+    *,
+    session: AsyncClientSession | None = None,
+    ticket: Ticket | None = None,
 ) -> list[Written | Exception]:
     """Write a batch of visits: progress upserts, then stats updates, then one read of the
     students' totals, then (after reading back the visit counts of revisited samples, if
@@ -231,6 +276,7 @@ async def write_visits(
                 (docs.get(visits[i].student, {}).get("prefs") or {}).get("leaderboard_opt_out")
             ),
             increments=increments[i],
+            ticket=ticket,
         )
     # The events go in the same transaction: committed with the visits, or not at all.
     counts = await visit_counts(db, revisited_pairs(visits, first, written), session=session)
@@ -265,16 +311,24 @@ async def mark_read(
     crash_point("committed")
     points = points_of(visit) if written.first_read else 0
     note = VisitNote(sample_id, written.first_read, now, time_spent, sample["chapter"], area)
-    await progress.record(student, language, written.increments, note)
+
+    async def write_through() -> None:
+        await progress.record(student, language, written.increments, note)
+        if written.first_read:
+            if points > 0 and not written.opted_out:
+                await boards.award(boards_for(language, now), student, points)
+            await reads.record(student, language, sample_id, now)
+        crash_point("redis_written")
+        if written.ticket is not None:
+            written.ticket.done()
+
+    # Shielded: a client that hangs up must not leave the caches short of its write.
+    await asyncio.shield(write_through())
     if written.first_read:
         FIRST_READS.inc()
         POINTS.inc(points)
-        if points > 0 and not written.opted_out:
-            await boards.award(boards_for(language, now), student, points)
-        await reads.record(student, language, sample_id, now)
     else:
         REVISITS.inc()
-    crash_point("redis_written")
     return {
         "status": "success",
         "sample_id": sample_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -109,6 +109,19 @@ async def beat_writer(db: Database, name: str, session_ids: list[Any], now: date
         {"_id": WRITER_PREFIX + name},
         {"$set": {"sessions": session_ids, "beat": now}},
         upsert=True,
+    )
+
+
+async def writers(db: Database) -> list[dict[str, Any]]:
+    """Every worker registration."""
+    cursor = db[META].find({"_id": {"$regex": f"^{WRITER_PREFIX}"}})
+    return list(await cursor.to_list(None))
+
+
+async def expire_writer(db: Database, writer_id: str) -> None:
+    """Date a registration's heartbeat back, so the next sweep cleans up after it."""
+    await db[META].update_one(
+        {"_id": writer_id}, {"$set": {"beat": datetime(1970, 1, 1, tzinfo=UTC)}}
     )
 
 
