@@ -93,6 +93,8 @@ def _server_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_timeout,
         # Past this many connections plus running requests, uvicorn answers 503 at once.
         "limit_concurrency": settings.max_concurrency,
+        # Requests under way get this long after SIGTERM; then the lifespan's own bound.
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
     }
 
 

@@ -24,6 +24,7 @@ from app.limits import BodyLimit
 from app.observability import RequestContext, configure_logging
 from app.resources import open_resources
 from app.settings import Settings, get_settings
+from app.shutdown import ShutdownBudget
 from app.training.curriculum import LANGUAGES
 from app.training.router import router as training_router
 
@@ -46,7 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         if not settings.cache_enabled:
             log.warning("LUMETRIX_CACHE=off: every request reads MongoDB")
-        async with open_resources(settings) as resources:
+        # One bound for the whole stop, counted from its first step.
+        shutdown = ShutdownBudget(settings.shutdown_timeout)
+        async with open_resources(settings, shutdown=shutdown) as resources:
             app.state.resources = resources
             if settings.warm_on_start:
                 try:
@@ -63,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.events_publisher
                 else None
             )
-            async with background_publisher(publisher):
+            async with background_publisher(publisher, shutdown):
                 yield
 
     app = FastAPI(

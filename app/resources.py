@@ -22,6 +22,7 @@ from app.batching import GroupCommit
 from app.db import Database, MongoClient, create_client
 from app.embedded import EmbeddedMongo
 from app.settings import Settings
+from app.shutdown import ShutdownBudget
 from app.supervisor import Supervisor
 from app.training.catalog_source import CatalogSource, MongoCatalog
 from app.training.curriculum import LANGUAGES
@@ -85,11 +86,16 @@ def database_settings(settings: Settings) -> Iterator[Settings]:
 
 @asynccontextmanager
 async def open_resources(
-    settings: Settings, *, redis_timeout: float | None = None, indexes: bool = True
+    settings: Settings,
+    *,
+    redis_timeout: float | None = None,
+    indexes: bool = True,
+    shutdown: ShutdownBudget | None = None,
 ) -> AsyncIterator[Resources]:
     """Open every resource ``settings`` name. ``redis_timeout`` overrides the server's
     (commands wait longer for bulk work than a request should); ``indexes=False`` leaves
-    the database as it is (commands that report, or create the indexes themselves)."""
+    the database as it is (commands that report, or create the indexes themselves).
+    Closing takes at most what ``shutdown`` (default: ``SHUTDOWN_TIMEOUT``) leaves."""
     with database_settings(settings) as settings:
         assert settings.mongodb_url is not None  # database_settings always sets it
         client = create_client(
@@ -169,10 +175,11 @@ async def open_resources(
                 ),
             )
         finally:
-            await visits.close()
-            await sessions.close()
-            await backend.close()
-            await client.close()
+            budget = shutdown or ShutdownBudget(settings.shutdown_timeout)
+            await budget.run("mark-read batches", visits.close())
+            await budget.run("writer sessions", sessions.close(wait=budget.left()))
+            await budget.run("redis client", backend.close())
+            await budget.run("mongodb client", client.close())
 
 
 def resources_of(app: Starlette) -> Resources:

@@ -31,6 +31,7 @@ from app.events.lease import Lease
 from app.events.schema import stream_fields
 from app.faults import crash_point
 from app.settings import Settings
+from app.shutdown import ShutdownBudget
 from cache.backend import CacheUnavailable
 from cache.events import EventStream
 
@@ -100,7 +101,8 @@ class Publisher:
         return len(events)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Publish until ``stop`` is set (or the task is cancelled); then give the lease up."""
+        """Publish until ``stop`` is set (checked between rounds and during pauses); then
+        give the lease up."""
         stop = stop or asyncio.Event()
         backoff = self.options.poll
         failing = False
@@ -139,8 +141,11 @@ class Publisher:
 
 
 @asynccontextmanager
-async def background_publisher(publisher: Publisher | None) -> AsyncIterator[None]:
-    """Run ``publisher`` (None: nothing) in a task for the block; stop it on the way out."""
+async def background_publisher(
+    publisher: Publisher | None, shutdown: ShutdownBudget
+) -> AsyncIterator[None]:
+    """Run ``publisher`` (None: nothing) in a task for the block; on the way out, signal
+    it to stop and wait for it what ``shutdown`` allows."""
     if publisher is None:
         yield
         return
@@ -150,9 +155,4 @@ async def background_publisher(publisher: Publisher | None) -> AsyncIterator[Non
         yield
     finally:
         stop.set()
-        try:
-            await asyncio.wait_for(task, 5)
-        except (TimeoutError, asyncio.CancelledError):
-            pass
-        except Exception as exc:  # it never raises by design; never fail a shutdown on it
-            log.error("event publisher failed: %s", exc)
+        await shutdown.run("event publisher", task)
