@@ -59,6 +59,7 @@ class Resources:
     boards: BoardStore
     mark_read_limit: RateLimiter
     visits: VisitWriter
+    sessions: WriterSessions
     tokens: TokenVerifier
     events: EventStream
 
@@ -165,6 +166,7 @@ async def open_resources(
                 boards=layer.boards,
                 mark_read_limit=limiter,
                 visits=visits,
+                sessions=sessions,
                 tokens=TokenVerifier(settings.jwt_secret, max_lifetime=settings.max_token_lifetime),
                 events=EventStream(
                     backend,
