@@ -73,6 +73,30 @@ async def test_mongodb_down_serves_cached_reads_stale_and_recovers(
             await asyncio.sleep(0.2)
 
 
+async def test_samples_by_id_are_served_stale_while_mongodb_is_away(
+    own_mongo: EmbeddedMongo, redis_kind: str
+) -> None:
+    settings = make_settings(own_mongo.url, "lmx", redis_kind, mongo_timeout_ms=500)
+    async with running_app(settings) as api:
+        page = (await api.get("/training/samples", language="c", limit=3)).json()["data"]
+        read, unread = page[0]["sample_id"], page[1]["sample_id"]
+        for spent in (30, 12):
+            res = await api.post(f"/training/samples/{read}/mark-read", time_spent=spent)
+            assert res.status_code == 200
+        fresh = await api.get(f"/training/samples/{read}")
+        assert fresh.json()["data"]["timeSpent"] == 42
+        assert (await api.get("/training/my-progress", language="c")).status_code == 200
+        own_mongo.kill()
+        for _ in range(3):  # the first, and those after the driver knows it is down
+            stale = await api.get(f"/training/samples/{read}")
+            assert stale.status_code == 200, stale.text
+            assert stale.json() == fresh.json()  # visit counts from the progress view
+            assert stale.headers["warning"] == '110 - "Response is Stale"'
+            other = await api.get(f"/training/samples/{unread}")
+            assert other.status_code == 200, other.text
+            assert other.json()["data"]["isRead"] is False
+
+
 async def test_hung_redis_costs_a_request_at_most_a_timeout(api: Api) -> None:
     accepted: list[asyncio.StreamWriter] = []
 

@@ -8,7 +8,10 @@ write-through, or the stats document in MongoDB); catalog totals from the proces
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
+
+from pymongo.errors import ConnectionFailure
 
 from app.db import Database
 from app.errors import NotFound
@@ -30,6 +33,8 @@ from app.training.shapes import (
 from app.training.streaks import saved_zone, streak, zone
 from app.training.tables import area_table, chapter_table
 from app.training.timefmt import iso, utcnow
+from cache.reads import ReadState
+from cache.stale import mark_stale
 from cache.student_progress import ProgressSource, StudentProgress
 
 
@@ -50,21 +55,55 @@ async def load_student_progress(db: Database, student: str) -> StudentProgress:
 
 
 async def sample_detail(
-    *, db: Database, catalog: CatalogSource, student: str, sample_id: str
+    *,
+    db: Database,
+    catalog: CatalogSource,
+    reads: ReadState,
+    progress: ProgressSource,
+    student: str,
+    sample_id: str,
 ) -> SampleOut:
-    """One sample with the student's read state, time spent and visit count."""
+    """One sample with the student's read state, time spent and visit count.
+
+    The read state comes from the student's read set, as a page's does: an unread sample
+    needs no more. A read one's visit counts come from MongoDB; while MongoDB is away,
+    from the progress view when it holds the read (its recent ones), else 0 (the answer
+    is marked stale, like the page's)."""
     sample = await catalog.sample(sample_id)
     if sample is None:
         raise NotFound(f"sample '{sample_id}' not found")
-    record = await read_queries.get(db, student, sample_id)
+    language = sample.get("language")
+    if not language:  # not migrated yet: no read set names it
+        record = await read_queries.get(db, student, sample_id) or {}
+        read_at = record.get("read_at")
+    else:
+        read_at = (await reads.read_times(student, language, [sample_id])).get(sample_id)
+        record = {}
+    if read_at is not None and not record:
+        try:
+            record = await read_queries.get(db, student, sample_id) or {}
+        except ConnectionFailure:
+            record = await _remembered_visit(progress, student, language, sample_id)
+            mark_stale(time.time())
     detail = {
         **sample,
-        "isRead": record is not None,
-        "readAt": iso(record["read_at"]) if record else None,
-        "timeSpent": int(record.get("time_spent", 0)) if record else 0,
-        "revisitedCount": int(record.get("revisited_count", 0)) if record else 0,
+        "isRead": read_at is not None,
+        "readAt": iso(read_at) if read_at is not None else None,
+        "timeSpent": int(record.get("time_spent", 0)),
+        "revisitedCount": int(record.get("revisited_count", 0)),
     }
     return {"status": "success", "data": cast(SampleDetail, detail)}
+
+
+async def _remembered_visit(
+    progress: ProgressSource, student: str, language: str, sample_id: str
+) -> dict[str, Any]:
+    """The visit counts the student's progress view keeps of a read, if it keeps them."""
+    try:
+        found = await progress.get(student, language)
+    except ConnectionFailure:  # not kept: loading it needs MongoDB too
+        return {}
+    return found.details.get(sample_id) or {}
 
 
 async def chapters(

@@ -103,7 +103,12 @@ async def get_samples(
 async def get_sample(student: CurrentStudent, res: Res, sample_id: SampleId) -> Response:
     """A sample with isRead, readAt, timeSpent and revisitedCount; 404 if unknown."""
     body = await progress.sample_detail(
-        db=res.db, catalog=res.catalog, student=student.id, sample_id=sample_id
+        db=res.db,
+        catalog=res.catalog,
+        reads=res.reads,
+        progress=res.progress,
+        student=student.id,
+        sample_id=sample_id,
     )
     return student_response(body)
 
