@@ -320,3 +320,100 @@ async def test_display_names_accept_unicode_letters_in_nfc(api: Api) -> None:
 
 
 # --- next-best sample -------------------------------------------------------------------
+
+
+# --- opt-out racing mark-reads ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rebuilt", [False, True], ids=["loaded", "rebuilt"])
+async def test_an_award_held_past_the_opt_out_never_shows_the_student(
+    mongo_url: str, mongo_client: Any, redis_kind: str, rebuilt: bool
+) -> None:
+    """The race the probe hit (2 of 25 trials): a mark-read read the preferences before the
+    opt-out committed, so it awards after the opt-out took the student off. Here the award
+    is held until the opt-out (and, ``rebuilt``, a rebuild of the boards) is done."""
+    app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 6)
+    try:
+        async with app_cm as api:
+            student = "RACE_OUT"
+            res = await api.post(
+                "/training/samples/c_ch1_q_000000/mark-read", student=student, time_spent=5
+            )
+            assert res.status_code == 200
+            for period in ("week", "month", "all"):  # boards loaded, with the student
+                body = (
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+                ).json()
+                assert len(body["top"]) == 1
+            store = api.resources.boards
+            real_award = store.award
+            reached, release = asyncio.Event(), asyncio.Event()
+
+            async def held_award(*args: Any, **kwargs: Any) -> None:
+                reached.set()
+                await release.wait()
+                await real_award(*args, **kwargs)
+
+            store.award = held_award  # committed in MongoDB, not yet on the boards
+            read = asyncio.create_task(
+                api.post(
+                    "/training/samples/c_ch1_q_000001/mark-read", student=student, time_spent=5
+                )
+            )
+            await asyncio.wait_for(reached.wait(), 30)
+            res = await api.client.put(
+                "/training/preferences",
+                json={"leaderboard_opt_out": True},
+                headers=api.headers(student),
+            )
+            assert res.status_code == 200 and res.json()["leaderboard_opt_out"] is True
+            from app.training.leaderboard import boards_for
+
+            boards = boards_for("c", datetime.now(UTC))
+            if rebuilt:
+                for board in boards:
+                    await api.backend.client.delete(api.boards.keys(board)[0])
+                for period in ("week", "month", "all"):  # rebuilt without the student
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+            release.set()
+            assert (await read).status_code == 200
+            store.award = real_award
+            for board in boards:
+                key = api.boards.keys(board)[0]
+                assert await api.backend.client.zscore(key, student) is None, board
+            for period in ("week", "month", "all"):
+                body = (
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+                ).json()
+                assert body["top"] == [], (period, body["top"])
+                own = (
+                    await api.get(
+                        "/training/leaderboard", student=student, language="c", period=period
+                    )
+                ).json()["me"]
+                assert own["hidden"] is True and own["points"] == 3
+            # Opting back in restores every point, and later awards count again.
+            res = await api.client.put(
+                "/training/preferences",
+                json={"leaderboard_opt_out": False},
+                headers=api.headers(student),
+            )
+            assert res.status_code == 200
+            await api.post(
+                "/training/samples/c_ch1_q_000002/mark-read", student=student, time_spent=5
+            )
+            for period in ("week", "month", "all"):
+                body = (
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+                ).json()
+                assert [e["points"] for e in body["top"]] == [4], period
+    finally:
+        await drop_database(mongo_client, name)
