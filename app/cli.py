@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import typer
 
-from app.auth import STUDENT_ID, mint_token
+from app.auth import RESERVED_ID_PREFIX, STUDENT_ID, is_reserved_id, mint_token
 from app.settings import Settings, get_settings
 from app.training.curriculum import LANGUAGES
 
@@ -260,6 +260,8 @@ def warm_cache(
 def _student_id(student: str, option: str = "student id") -> str:
     if not STUDENT_ID.match(student):
         raise CommandError(f"{option} must be 1-64 letters, digits, '_', '.' or '-'")
+    if is_reserved_id(student):
+        raise CommandError(f"{option} must not start with {RESERVED_ID_PREFIX!r} (reserved)")
     return student
 
 
