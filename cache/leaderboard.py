@@ -34,6 +34,7 @@ from cache.singleflight import SingleFlight
 
 SENTINEL = "__loaded__"
 OFFSET = 10**16  # > any epoch-ms timestamp: load time - OFFSET is always negative
+ALL_TIME_TTL_MS = 30 * 24 * 3600 * 1000  # the longest a board lives
 
 # KEYS: board, generation, opted-out marker. ARGV: student, points, ttl ms, sentinel.
 _AWARD = """
@@ -68,6 +69,19 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if 6 + 2 * n <= #ARGV then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
 return 1
+"""
+
+
+# A deleted student off a board and its marker, with a new generation (a rebuild that read
+# MongoDB before the deletion cannot install it). KEYS: board, generation, marker.
+# ARGV: student, generation ttl ms when the board has none. How many of the two held them.
+_PURGE = """
+local removed = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('INCR', KEYS[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then ttl = tonumber(ARGV[2]) end
+redis.call('PEXPIRE', KEYS[2], ttl)
+return removed
 """
 
 
@@ -127,12 +141,43 @@ class Leaderboards:
 
     def keys(self, board: Board) -> tuple[str, str]:
         """The board key and its generation key."""
-        tag = "{" + self.tag(board) + "}"
-        return self.backend.key("lb", tag), self.backend.key("lb-gen", tag)
+        key, gen, _ = self._keys_of(self.tag(board))
+        return key, gen
 
     def out_key(self, board: Board) -> str:
         """The board's opted-out marker: students whose awards the board refuses."""
-        return self.backend.key("lb-out", "{" + self.tag(board) + "}")
+        return self._keys_of(self.tag(board))[2]
+
+    def _keys_of(self, tag: str) -> tuple[str, str, str]:
+        braced = "{" + tag + "}"
+        key = self.backend.key
+        return key("lb", braced), key("lb-gen", braced), key("lb-out", braced)
+
+    async def stored_tags(self) -> set[str]:
+        """The tags of every board in Redis now (a scan of every node of a Cluster)."""
+        head = self.backend.key("lb", "{")
+
+        async def op(r: Any) -> set[str]:
+            found: set[str] = set()
+            async for key in r.scan_iter(match=head + "*}", count=1000):
+                text = key.decode() if isinstance(key, bytes) else str(key)
+                found.add(text[len(head) : -1])
+            return found
+
+        return await self.backend.call(op)
+
+    async def forget(self, student: str, tags: Sequence[str]) -> list[str]:
+        """Take a deleted student off the boards tagged ``tags`` and out of their markers;
+        the tags of those that held them."""
+
+        async def op(r: Any) -> list[Any]:
+            async with r.pipeline(transaction=False) as pipe:
+                for tag in tags:
+                    pipe.eval(_PURGE, 3, *self._keys_of(tag), student, ALL_TIME_TTL_MS)
+                return list(await pipe.execute())
+
+        removed = await self.backend.call(op) if tags else []
+        return [tag for tag, n in zip(tags, removed, strict=True) if int(n) > 0]
 
     async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
         """Add ``points`` to ``student`` on every loaded board, in one round trip."""
@@ -296,6 +341,12 @@ class BoardStore(Protocol):
         """Forget what is kept of boards; their next standing comes from MongoDB."""
         ...
 
+    async def forget(self, boards: Sequence[Board], student: str) -> list[str]:
+        """Take a deleted student off ``boards`` and every other board kept; the tags of
+        the boards that held them. Raises CacheUnavailable: a deletion must not pass
+        silently."""
+        ...
+
 
 class MongoBoards:
     """Every standing computed from the snapshot; nothing is kept."""
@@ -323,6 +374,10 @@ class MongoBoards:
 
     async def invalidate(self, boards: Sequence[Board]) -> None:
         """Nothing kept; every snapshot is fresh."""
+
+    async def forget(self, boards: Sequence[Board], student: str) -> list[str]:
+        """Nothing kept."""
+        return []
 
 
 class RedisBoards:
@@ -376,3 +431,9 @@ class RedisBoards:
         """Best effort: should Redis fail, the epoch bump when it returns makes every board
         loaded before the failure count as missing, so these rebuild too."""
         await self.boards.backend.best_effort(lambda: self.boards.invalidate(boards))
+
+    async def forget(self, boards: Sequence[Board], student: str) -> list[str]:
+        """The boards of ``boards`` (those the student's first reads count on) and every
+        board a scan finds: an old period's, or one of a read MongoDB no longer shows."""
+        tags = {self.boards.tag(b) for b in boards} | await self.boards.stored_tags()
+        return await self.boards.forget(student, sorted(tags))
