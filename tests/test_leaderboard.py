@@ -301,6 +301,23 @@ async def test_display_name_set_kept_and_cleared(api: Api) -> None:
         "sidhi_A6281C8BA865",
         "Learner-7F3A9C2E",  # a pseudonym
         "123",  # no letter
+        # The probe's impersonations (issue 21): a pseudonym plus punctuation or with a
+        # look-alike letter, ids without a separator or with a Cyrillic letter, invisible
+        # letters, mixed scripts.
+        "Learner-1FCFD9A4.",
+        "Learner-1FCFD9A4-",
+        "L\u0435arner-1FCFD9A4",  # Cyrillic small ie
+        "Learner-lFCFD9A4",  # l for 1: the same skeleton as a pseudonym
+        "Learner OO1FCFD9",
+        "SIDHIDEMO000001",
+        "\u0405IDHI_DEMO000001",  # Cyrillic dze
+        "\u0410da L.",  # Cyrillic capital a
+        "\u0391da L.",  # Greek capital alpha
+        "Ad\u0430 L.",  # Cyrillic small a
+        "Ada\u3164L",  # HANGUL FILLER, a default-ignorable letter
+        "Ada\u17b4L",  # KHMER VOWEL INHERENT AQ, a default-ignorable mark
+        "Ada\u115fL",  # HANGUL CHOSEONG FILLER
+        "A\u0301\u0301da",  # one mark twice
     ],
 )
 async def test_invalid_display_names_are_400_with_a_detail(api: Api, bad: str) -> None:
@@ -309,6 +326,46 @@ async def test_invalid_display_names_are_400_with_a_detail(api: Api, bad: str) -
     assert res.json()["code"] == "invalid_parameter" and "display_name" in res.json()["detail"]
     prefs = (await _set_name(api, api.student, {})).json()
     assert prefs["display_name"] is None
+
+
+async def test_look_alikes_of_a_taken_name_are_taken(api: Api) -> None:
+    """Names are compared by their confusable skeleton (UTS #39), ignoring case."""
+    tail = api.student[-6:].replace("0", "x").replace("1", "y")
+    res = await _set_name(api, api.student, {"display_name": f"Emma Io {tail}"})
+    assert res.status_code == 200, res.text
+    other = api.student + "_2"
+    for alike in (
+        f"Ernrna Io {tail}",  # rn for m
+        f"EMMA lo {tail}",  # l for I, in another case
+        f"emma 1o {tail}",  # 1 for I
+        f"Emma I0 {tail}",  # 0 for o
+        f"Emma \u0399o {tail}",  # a Greek capital iota: mixed scripts, 400
+    ):
+        res = await _set_name(api, other, {"display_name": alike})
+        assert res.status_code in (400, 409), (alike, res.text)
+        if "\u0399" not in alike:
+            assert res.json()["code"] == "name_taken", (alike, res.text)
+    # A name in one other script is fine, also when it is all look-alikes of Latin
+    # letters, as long as no one has their skeleton.
+    digits = str(int.from_bytes(api.student.encode()) % 10**8)
+    res = await _set_name(api, other, {"display_name": f"Ελένη {digits}"})
+    assert res.status_code == 200, res.text
+
+
+async def test_one_name_twenty_times_at_once_is_given_once(api: Api) -> None:
+    """The unique index on the skeleton decides: 20 concurrent PUTs of look-alikes of one
+    name give exactly one 200."""
+    tail = api.student[-6:].replace("0", "x").replace("1", "y")
+    forms = [f"Emma {tail}", f"Ernrna {tail}", f"EMMA {tail}", f"emma {tail}"]
+    students = [f"{api.student}_{i}" for i in range(20)]
+    results = await asyncio.gather(
+        *(
+            _set_name(api, s, {"display_name": forms[i % len(forms)]})
+            for i, s in enumerate(students)
+        )
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] + [409] * 19, [r.text for r in results if r.status_code != 409]
 
 
 async def test_display_names_accept_unicode_letters_in_nfc(api: Api) -> None:
