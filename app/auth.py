@@ -21,6 +21,10 @@ REQUIRED_CLAIMS = ("sub", "exp", "cid")
 # Student ids become Redis keys inside a {hash tag}: no braces, no spaces, bounded. \A…\Z
 # (not ^…$, whose $ also matches before a final newline: "S1\n" would be a second student).
 STUDENT_ID = re.compile(r"\A[A-Za-z0-9_.\-]{1,64}\Z")
+# Ids starting with two underscores are the service's own: Redis structures keep internal
+# members beside student ids (the boards' ``__loaded__`` sentinel), and a student who was
+# one of them would read and move it.
+RESERVED_ID_PREFIX = "__"
 # Client ids are compared with a header and may reach logs: bounded, printable, no spaces.
 CLIENT_ID = re.compile(r"\A[A-Za-z0-9_.:\-]{1,64}\Z")
 TIME_CLAIMS = ("exp", "nbf", "iat")
@@ -34,6 +38,11 @@ class Student:
 
     id: str
     client_id: str
+
+
+def is_reserved_id(student: str) -> bool:
+    """Whether ``student`` is in the ids kept for internal members (``__…``)."""
+    return student.startswith(RESERVED_ID_PREFIX)
 
 
 def mint_token(secret: str, *, sub: str, client_id: str, ttl: int = 3600) -> str:
@@ -135,6 +144,11 @@ def authenticate(
     sub, cid = claims.get("sub"), claims.get("cid")
     if not isinstance(sub, str) or not STUDENT_ID.fullmatch(sub):
         raise NotAuthenticated("token 'sub' is not a valid student id")
+    if is_reserved_id(sub):
+        raise NotAuthenticated(
+            f"token 'sub' is a reserved id (ids starting with {RESERVED_ID_PREFIX!r} are the "
+            "service's own)"
+        )
     if not isinstance(cid, str) or not CLIENT_ID.fullmatch(cid):
         raise NotAuthenticated(
             "token 'cid' is not a valid client id (1-64 letters, digits, '_', '.', ':', '-')"

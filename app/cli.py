@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import typer
 
-from app.auth import STUDENT_ID, mint_token
+from app.auth import RESERVED_ID_PREFIX, STUDENT_ID, is_reserved_id, mint_token
 from app.settings import Settings, get_settings
 from app.training.curriculum import LANGUAGES
 
@@ -262,6 +262,8 @@ def warm_cache(
 def _student_id(student: str, option: str = "student id") -> str:
     if not STUDENT_ID.match(student):
         raise CommandError(f"{option} must be 1-64 letters, digits, '_', '.' or '-'")
+    if is_reserved_id(student):
+        raise CommandError(f"{option} must not start with {RESERVED_ID_PREFIX!r} (reserved)")
     return student
 
 
@@ -349,7 +351,8 @@ def delete_student_cmd(
     student: Annotated[str, typer.Argument(help="Student id (e.g. SIDHI_A6281C8BA865).")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a student's progress and stats (MongoDB) and read sets (Redis)."""
+    """Delete a student's progress and stats (MongoDB) and everything Redis keeps of them
+    (read sets, progress view, leaderboard entries, any key tagged with their id)."""
     from app.student_data import delete_student, student_footprint
     from cache.backend import CacheUnavailable
 
@@ -362,7 +365,7 @@ def delete_student_cmd(
         found = await student_footprint(db=res.db, student=student)
         if not yes and not typer.confirm(
             f"Delete {found.progress_docs} progress and {found.stats_docs} stats "
-            f"documents of {student}, and their Redis read sets?"
+            f"documents of {student}, and their Redis keys and leaderboard entries?"
         ):
             return None
         # Without a shared Redis there is nothing to clean beyond this process.
@@ -372,6 +375,8 @@ def delete_student_cmd(
                 db=res.db,
                 read_state=res.reads if shared else None,
                 progress=res.progress if shared else None,
+                boards=res.boards if shared else None,
+                backend=res.backend if shared else None,
                 student=student,
             )
         except CacheUnavailable as exc:

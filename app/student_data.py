@@ -2,24 +2,29 @@
 
 - ``export_student`` gathers the student's ``student_stats`` and ``sample_progress``
   documents as plain JSON (datetimes as ISO-8601 UTC);
-- ``delete_student`` removes them from MongoDB, then the student's Redis read sets and
-  progress view.
+- ``delete_student`` removes them from MongoDB, then everything Redis keeps of the student:
+  read sets, progress view, their entries on every leaderboard (those of their first reads'
+  periods, and any other board a scan finds) and any other key tagged with their id.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from app.db import Database
 from app.training.curriculum import LANGUAGES
+from app.training.leaderboard import boards_for
 from app.training.queries import reads, students
 from app.training.timefmt import iso, utcnow
+from cache.backend import CacheBackend
+from cache.leaderboard import Board, BoardStore
 from cache.reads import ReadState
+from cache.student_keys import forget_student_keys
 from cache.student_progress import ProgressSource
 
 
@@ -95,16 +100,23 @@ class DeleteReport:
     progress_docs: int
     stats_docs: int
     redis_keys: int | None  # None: no Redis handle given (nothing shared to clean)
+    boards: list[str] | None = None  # tags of the leaderboards the student was taken off
+    other_keys: list[str] = field(default_factory=list)  # found by the scan, deleted
 
     def lines(self) -> list[str]:
         """The report as printable lines."""
         keys = "not cleaned (no shared Redis)" if self.redis_keys is None else self.redis_keys
-        return [
+        out = [
             f"student:             {self.student}",
             f"progress documents:  {self.progress_docs}",
             f"stats documents:     {self.stats_docs}",
             f"redis keys:          {keys}",
         ]
+        if self.boards is not None:
+            listed = f" ({', '.join(self.boards)})" if self.boards else ""
+            out.append(f"leaderboards left:   {len(self.boards)}{listed}")
+        out += [f"  deleted key:       {key}" for key in self.other_keys]
+        return out
 
 
 async def delete_student(
@@ -113,13 +125,22 @@ async def delete_student(
     read_state: ReadState | None,
     progress: ProgressSource | None,
     student: str,
+    boards: BoardStore | None = None,
+    backend: CacheBackend | None = None,
 ) -> DeleteReport:
-    """Remove the student's progress and stats from MongoDB, then their Redis read sets.
+    """Remove the student's progress and stats from MongoDB, then what Redis keeps of them.
 
-    MongoDB goes first, so a set reloaded meanwhile comes back empty; the Redis sets and
-    generation keys of every language are dropped after. May raise CacheUnavailable once
-    MongoDB is done (running it again finishes the job).
+    The boards the student's first reads count on are taken from MongoDB before it is
+    emptied (a board's key names a period, so a scan alone could miss none, but these need
+    no scan to be found); MongoDB goes first, so a set or board rebuilt meanwhile comes back
+    without them. Then their read sets and progress view, every board they are on (those, and
+    any a scan of every node finds) and, with ``backend``, any other key tagged with their
+    id. May raise CacheUnavailable once MongoDB is done (running it again finishes the job).
     """
+    on_boards: set[Board] = set()
+    if boards is not None:
+        for language, read_at in await reads.first_read_times(db, student):
+            on_boards.update(boards_for(language, read_at))
     progress_docs = await reads.delete_of(db, student)
     stats_docs = await students.delete_of(db, student)
     redis_keys: int | None = None
@@ -129,4 +150,11 @@ async def delete_student(
             redis_keys += await read_state.forget(student, language)
     if progress is not None:
         redis_keys = (redis_keys or 0) + await progress.forget(student)
-    return DeleteReport(student, progress_docs, stats_docs, redis_keys)
+    left: list[str] | None = None
+    if boards is not None:
+        left = sorted(await boards.forget(sorted(on_boards, key=str), student))
+    other: list[str] = []
+    if backend is not None:
+        other = await forget_student_keys(backend, student)
+        redis_keys = (redis_keys or 0) + len(other)
+    return DeleteReport(student, progress_docs, stats_docs, redis_keys, left, other)

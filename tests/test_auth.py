@@ -64,6 +64,8 @@ async def test_valid_token_is_accepted(api: Api) -> None:
         ("missing exp", "'exp'"),
         ("bad sub", "not a valid student id"),
         ("sub with a newline", "not a valid student id"),
+        ("boards' sentinel as sub", "reserved"),
+        ("reserved sub", "reserved"),
         ("string exp", "'exp' must be a number"),
         ("bool exp", "exp"),
         ("string nbf", "'nbf' must be a number"),
@@ -91,6 +93,8 @@ async def test_bad_tokens_are_refused(api: Api, case: str, detail: str) -> None:
         "missing exp": _token(_claims(exp=None)),
         "bad sub": _token(_claims(sub="a}b{c")),
         "sub with a newline": _token(_claims(sub="SIDHI_AUTH0001\n")),
+        "boards' sentinel as sub": _token(_claims(sub="__loaded__")),
+        "reserved sub": _token(_claims(sub="__x")),
         "string exp": _token(_claims(exp=str(now + 60))),
         "bool exp": _token(_claims(exp=True)),
         "string nbf": _token(_claims(nbf=str(now - 10))),
@@ -196,3 +200,28 @@ def test_max_token_lifetime_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert Settings().max_token_lifetime == 24 * 3600
     monkeypatch.setenv("MAX_TOKEN_LIFETIME", "3600")
     assert Settings().max_token_lifetime == 3600
+
+
+def test_internal_members_are_reserved_ids() -> None:
+    """Every sentinel a Redis structure keeps beside student ids is an id no token can
+    carry (the boards' ``__loaded__`` would otherwise be a student's entry)."""
+    from app.auth import is_reserved_id
+    from cache import leaderboard, progress, progress_view
+
+    for sentinel in (leaderboard.SENTINEL, progress.SENTINEL, progress_view.SENTINEL):
+        assert is_reserved_id(sentinel)
+    assert not is_reserved_id("SIDHI_A6281C8BA865") and not is_reserved_id("_x")
+
+
+async def test_the_boards_sentinel_cannot_sign_in_anywhere(api: Api) -> None:
+    token = _token(_claims(sub="__loaded__"))
+    for method, path in (
+        ("POST", "/training/samples/c_ch1_q_000000/mark-read?time_spent=5"),
+        ("GET", "/training/leaderboard?language=c&period=all"),
+        ("GET", "/training/my-progress?language=c"),
+    ):
+        res = await api.client.request(
+            method, path, headers={"Authorization": f"Bearer {token}", "X-Client-Id": "web"}
+        )
+        assert res.status_code == 401, (path, res.text)
+        assert "reserved" in res.json()["detail"]

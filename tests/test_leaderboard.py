@@ -301,6 +301,23 @@ async def test_display_name_set_kept_and_cleared(api: Api) -> None:
         "sidhi_A6281C8BA865",
         "Learner-7F3A9C2E",  # a pseudonym
         "123",  # no letter
+        # The probe's impersonations (issue 21): a pseudonym plus punctuation or with a
+        # look-alike letter, ids without a separator or with a Cyrillic letter, invisible
+        # letters, mixed scripts.
+        "Learner-1FCFD9A4.",
+        "Learner-1FCFD9A4-",
+        "L\u0435arner-1FCFD9A4",  # Cyrillic small ie
+        "Learner-lFCFD9A4",  # l for 1: the same skeleton as a pseudonym
+        "Learner OO1FCFD9",
+        "SIDHIDEMO000001",
+        "\u0405IDHI_DEMO000001",  # Cyrillic dze
+        "\u0410da L.",  # Cyrillic capital a
+        "\u0391da L.",  # Greek capital alpha
+        "Ad\u0430 L.",  # Cyrillic small a
+        "Ada\u3164L",  # HANGUL FILLER, a default-ignorable letter
+        "Ada\u17b4L",  # KHMER VOWEL INHERENT AQ, a default-ignorable mark
+        "Ada\u115fL",  # HANGUL CHOSEONG FILLER
+        "A\u0301\u0301da",  # one mark twice
     ],
 )
 async def test_invalid_display_names_are_400_with_a_detail(api: Api, bad: str) -> None:
@@ -309,6 +326,46 @@ async def test_invalid_display_names_are_400_with_a_detail(api: Api, bad: str) -
     assert res.json()["code"] == "invalid_parameter" and "display_name" in res.json()["detail"]
     prefs = (await _set_name(api, api.student, {})).json()
     assert prefs["display_name"] is None
+
+
+async def test_look_alikes_of_a_taken_name_are_taken(api: Api) -> None:
+    """Names are compared by their confusable skeleton (UTS #39), ignoring case."""
+    tail = api.student[-6:].replace("0", "x").replace("1", "y")
+    res = await _set_name(api, api.student, {"display_name": f"Emma Io {tail}"})
+    assert res.status_code == 200, res.text
+    other = api.student + "_2"
+    for alike in (
+        f"Ernrna Io {tail}",  # rn for m
+        f"EMMA lo {tail}",  # l for I, in another case
+        f"emma 1o {tail}",  # 1 for I
+        f"Emma I0 {tail}",  # 0 for o
+        f"Emma \u0399o {tail}",  # a Greek capital iota: mixed scripts, 400
+    ):
+        res = await _set_name(api, other, {"display_name": alike})
+        assert res.status_code in (400, 409), (alike, res.text)
+        if "\u0399" not in alike:
+            assert res.json()["code"] == "name_taken", (alike, res.text)
+    # A name in one other script is fine, also when it is all look-alikes of Latin
+    # letters, as long as no one has their skeleton.
+    digits = str(int.from_bytes(api.student.encode()) % 10**8)
+    res = await _set_name(api, other, {"display_name": f"Ελένη {digits}"})
+    assert res.status_code == 200, res.text
+
+
+async def test_one_name_twenty_times_at_once_is_given_once(api: Api) -> None:
+    """The unique index on the skeleton decides: 20 concurrent PUTs of look-alikes of one
+    name give exactly one 200."""
+    tail = api.student[-6:].replace("0", "x").replace("1", "y")
+    forms = [f"Emma {tail}", f"Ernrna {tail}", f"EMMA {tail}", f"emma {tail}"]
+    students = [f"{api.student}_{i}" for i in range(20)]
+    results = await asyncio.gather(
+        *(
+            _set_name(api, s, {"display_name": forms[i % len(forms)]})
+            for i, s in enumerate(students)
+        )
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] + [409] * 19, [r.text for r in results if r.status_code != 409]
 
 
 async def test_display_names_accept_unicode_letters_in_nfc(api: Api) -> None:
@@ -320,3 +377,100 @@ async def test_display_names_accept_unicode_letters_in_nfc(api: Api) -> None:
 
 
 # --- next-best sample -------------------------------------------------------------------
+
+
+# --- opt-out racing mark-reads ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rebuilt", [False, True], ids=["loaded", "rebuilt"])
+async def test_an_award_held_past_the_opt_out_never_shows_the_student(
+    mongo_url: str, mongo_client: Any, redis_kind: str, rebuilt: bool
+) -> None:
+    """The race the probe hit (2 of 25 trials): a mark-read read the preferences before the
+    opt-out committed, so it awards after the opt-out took the student off. Here the award
+    is held until the opt-out (and, ``rebuilt``, a rebuild of the boards) is done."""
+    app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 6)
+    try:
+        async with app_cm as api:
+            student = "RACE_OUT"
+            res = await api.post(
+                "/training/samples/c_ch1_q_000000/mark-read", student=student, time_spent=5
+            )
+            assert res.status_code == 200
+            for period in ("week", "month", "all"):  # boards loaded, with the student
+                body = (
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+                ).json()
+                assert len(body["top"]) == 1
+            store = api.resources.boards
+            real_award = store.award
+            reached, release = asyncio.Event(), asyncio.Event()
+
+            async def held_award(*args: Any, **kwargs: Any) -> None:
+                reached.set()
+                await release.wait()
+                await real_award(*args, **kwargs)
+
+            store.award = held_award  # committed in MongoDB, not yet on the boards
+            read = asyncio.create_task(
+                api.post(
+                    "/training/samples/c_ch1_q_000001/mark-read", student=student, time_spent=5
+                )
+            )
+            await asyncio.wait_for(reached.wait(), 30)
+            res = await api.client.put(
+                "/training/preferences",
+                json={"leaderboard_opt_out": True},
+                headers=api.headers(student),
+            )
+            assert res.status_code == 200 and res.json()["leaderboard_opt_out"] is True
+            from app.training.leaderboard import boards_for
+
+            boards = boards_for("c", datetime.now(UTC))
+            if rebuilt:
+                for board in boards:
+                    await api.backend.client.delete(api.boards.keys(board)[0])
+                for period in ("week", "month", "all"):  # rebuilt without the student
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+            release.set()
+            assert (await read).status_code == 200
+            store.award = real_award
+            for board in boards:
+                key = api.boards.keys(board)[0]
+                assert await api.backend.client.zscore(key, student) is None, board
+            for period in ("week", "month", "all"):
+                body = (
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+                ).json()
+                assert body["top"] == [], (period, body["top"])
+                own = (
+                    await api.get(
+                        "/training/leaderboard", student=student, language="c", period=period
+                    )
+                ).json()["me"]
+                assert own["hidden"] is True and own["points"] == 3
+            # Opting back in restores every point, and later awards count again.
+            res = await api.client.put(
+                "/training/preferences",
+                json={"leaderboard_opt_out": False},
+                headers=api.headers(student),
+            )
+            assert res.status_code == 200
+            await api.post(
+                "/training/samples/c_ch1_q_000002/mark-read", student=student, time_spent=5
+            )
+            for period in ("week", "month", "all"):
+                body = (
+                    await api.get(
+                        "/training/leaderboard", student="RACE_OTHER", language="c", period=period
+                    )
+                ).json()
+                assert [e["points"] for e in body["top"]] == [4], period
+    finally:
+        await drop_database(mongo_client, name)

@@ -182,3 +182,56 @@ async def test_delete_student_command(mongo_url: str, fresh_db: Database, tmp_pa
 
     forced = lumetrix("delete-student", student, "--yes", **env)
     assert forced.returncode == 0 and "progress documents:  0" in forced.stdout
+
+
+async def test_delete_student_leaves_every_board_and_key(
+    fresh_db: Database, tmp_path: Path, backend: CacheBackend
+) -> None:
+    """The probe's case: after delete-student the id stayed on the week, month and
+    all-time boards. Every board is cleaned: those of the student's first reads (from
+    MongoDB), and, found by a scan of every node, any other (an old week here)."""
+    from datetime import UTC, datetime
+
+    from app.training.leaderboard import boards_for
+    from cache.leaderboard import Board, BoardData, Leaderboards, RedisBoards
+
+    student, other = unique_name("SIDHI"), unique_name("SIDHI")
+    await _student_with_reads(fresh_db, tmp_path, student)
+    await _read(fresh_db, other, "c_ch1_q_1", 1, _mongo_reads(fresh_db))
+    lb = Leaderboards(backend)
+    old = Board("cpp", "week", "2020-W01", 3600)
+    current = boards_for("c", datetime.now(UTC))
+    for board in [*current, old]:
+        token = await lb.begin_load(board)
+        await lb.load(board, BoardData({student: 4, other: 1}, frozenset({student})), token)
+    stray = backend.key("ratelimit", "{" + student + "}", "mark-read")
+    await backend.client.set(stray, 1)
+
+    report = await delete_student(
+        db=fresh_db,
+        read_state=None,
+        progress=None,
+        boards=RedisBoards(lb),
+        backend=backend,
+        student=student,
+    )
+    for board in [*current, old]:
+        key, _ = lb.keys(board)
+        assert await backend.client.zscore(key, student) is None, board
+        assert await backend.client.zscore(key, other) == 1  # the others stay
+        assert not await backend.client.sismember(lb.out_key(board), student)
+    assert await backend.client.exists(stray) == 0
+    tags = sorted(lb.tag(b) for b in [*current, old])
+    assert sorted(report.boards or []) == tags
+    text = "\n".join(report.lines())
+    assert all(tag in text for tag in tags) and stray in text
+
+    again = await delete_student(
+        db=fresh_db,
+        read_state=None,
+        progress=None,
+        boards=RedisBoards(lb),
+        backend=backend,
+        student=student,
+    )
+    assert again.boards == [] and again.redis_keys == 0

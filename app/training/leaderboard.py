@@ -23,7 +23,7 @@ from app.training.curriculum import LANGUAGES, Language
 from app.training.queries import reads, students
 from app.training.shapes import LeaderboardOut
 from app.training.timefmt import iso
-from cache.leaderboard import Board, BoardStore
+from cache.leaderboard import Board, BoardData, BoardStore
 
 Period = Literal["week", "month", "all"]
 
@@ -64,16 +64,18 @@ def boards_for(language: str, now: datetime) -> list[Board]:
 
 def _snapshot(
     db: Database, language: str, start: datetime | None, end: datetime | None
-) -> Callable[[], Awaitable[dict[str, float]]]:
-    """Points per visible student in the period, from MongoDB, read at most once."""
-    memo: dict[str, float] | None = None
+) -> Callable[[], Awaitable[BoardData]]:
+    """Points per visible student in the period and who opted out, from MongoDB, read at
+    most once."""
+    memo: BoardData | None = None
 
-    async def load() -> dict[str, float]:
+    async def load() -> BoardData:
         nonlocal memo
         if memo is None:
             hidden = await students.opted_out(db)
             points = await reads.points_by_student(db, language, start, end)
-            memo = {s: p for s, p in points.items() if s not in hidden and p > 0}
+            visible = {s: p for s, p in points.items() if s not in hidden and p > 0}
+            memo = BoardData(visible, frozenset(hidden))
         return memo
 
     return load
@@ -144,8 +146,8 @@ async def leave_boards(*, boards: BoardStore, student: str, now: datetime) -> No
     await boards.remove([b for lang in LANGUAGES for b in boards_for(lang, now)], student)
 
 
-async def rejoin_boards(*, boards: BoardStore, now: datetime) -> None:
+async def rejoin_boards(*, boards: BoardStore, student: str, now: datetime) -> None:
     """Put a student who opted back in on the current boards with all their points: the
     boards are rebuilt from MongoDB. (Awards skipped them while they were out, so adding
     later awards to the board would show only the points earned since.)"""
-    await boards.invalidate([b for lang in LANGUAGES for b in boards_for(lang, now)])
+    await boards.readmit([b for lang in LANGUAGES for b in boards_for(lang, now)], student)

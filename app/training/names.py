@@ -1,10 +1,13 @@
 """What leaderboards call a student: the display name they chose, else a pseudonym.
 
 A student's id (``SIDHI_…``) names them across the whole platform, so it is never shown to
-other students. A display name is checked here (length, characters, nothing that passes
-for an id or a pseudonym); its uniqueness is the unique index on ``prefs.name_key``
-(``app.training.queries.meta``), compared through ``name_key``. The pseudonym is an HMAC of
-the id under a server-side key: stable, and no one can compute it back to the id.
+other students. A display name is checked here (length, characters, one script, nothing
+invisible, nothing that passes for an id or a pseudonym); its uniqueness is the unique
+index on ``prefs.name_key`` (``app.training.queries.meta``), compared through ``name_key``:
+the name's confusable skeleton (Unicode TS #39, ICU's ``SpoofChecker``), case-folded, so
+look-alikes (``Ada`` with a Cyrillic A, ``rn`` for ``m``, ``1`` for ``l``) are one name. The
+pseudonym is an HMAC of the id under a server-side key: stable, and no one can compute it
+back to the id.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import hashlib
 import hmac
 import re
 import unicodedata
+
+import icu
 
 from app.errors import InvalidParameter
 
@@ -23,8 +28,17 @@ MAX_MARKS = 2  # combining marks on one letter: enough for Indic vowel signs, no
 PSEUDONYM_PREFIX = "Learner-"
 # 8 hex digits (32 bits): with 6, two of 10,000 students would already share one.
 PSEUDONYM_DIGITS = 8
-# Keys (see ``name_key``) that would read as someone's id or as a pseudonym.
-_RESERVED = re.compile(r"^(sidhi[ _.\-]|learner[ _.\-]*[0-9a-f]+$)")
+# UTS #39 checks (ICU): one script, or Latin with one other script except Cyrillic, Greek
+# and Cherokee (moderately restrictive: "José हिन्दी" passes, "Ada" with a Cyrillic A
+# does not), digits of one system, no mark repeated on a letter.
+_SPOOF = icu.SpoofChecker()
+_SPOOF.setChecks(
+    icu.USpoofChecks.RESTRICTION_LEVEL | icu.USpoofChecks.MIXED_NUMBERS | icu.USpoofChecks.INVISIBLE
+)
+_SPOOF.setRestrictionLevel(icu.URestrictionLevel.MODERATELY_RESTRICTIVE)
+# Code points that render as nothing (U+3164 HANGUL FILLER is a letter, U+17B4 a mark).
+_IGNORABLE = icu.UnicodeSet("[:Default_Ignorable_Code_Point:]")
+_SEPARATORS = "[ _.\\-]"
 
 
 def pseudonym(student: str, *, key: bytes) -> str:
@@ -38,10 +52,41 @@ def shown_name(student: str, display_name: object, *, key: bytes) -> str:
     return display_name if isinstance(display_name, str) else pseudonym(student, key=key)
 
 
+def _skeleton(text: str) -> str:
+    return str(_SPOOF.getSkeleton(0, text))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
 def name_key(name: str) -> str:
-    """What two names are compared by: case- and compatibility-folded (so ``ADA``, in
-    fullwidth letters or not, is ``ada``)."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    """What two names are compared by: their confusable skeleton (UTS #39), ignoring case.
+
+    Case and look-alikes do not commute (``I`` looks like ``l``, ``i`` does not), so the
+    name is folded, skeletonised, then skeletonised in capitals and folded again, until it
+    stays: ``ADA``, and ``Ada`` in fullwidth letters or with a Cyrillic A, are ``ada``;
+    ``Ali``, ``ALI``, ``All`` and ``A11`` one key; ``Emma`` and ``Ernrna`` too."""
+    key = _fold(name)
+    for _ in range(4):
+        folded = _fold(_skeleton(_fold(_skeleton(key)).upper()))
+        if folded == key:
+            break
+        key = folded
+    return key
+
+
+def _one_of(texts: set[str]) -> str:
+    return "(?:" + "|".join(sorted((re.escape(t) for t in texts), key=len, reverse=True)) + ")"
+
+
+# Keys that would read as a pseudonym (``Learner-`` and hex digits, whatever punctuation
+# around them) or as a student id (``SIDHI`` then a separator, or then a run with digits).
+_PSEUDONYM = re.compile(
+    f"^{re.escape(name_key('learner'))}{_SEPARATORS}*"
+    f"{_one_of({name_key(c) for c in '0123456789abcdef'})}+{_SEPARATORS}*$"
+)
+_STUDENT_ID = re.compile(f"^{re.escape(name_key('sidhi'))}")
 
 
 def _refuse(why: str) -> InvalidParameter:
@@ -69,6 +114,17 @@ def checked_display_name(raw: str) -> str:
             raise _refuse(f"may only contain letters, digits, spaces and _ - . (not {char!r})")
     if not any(unicodedata.category(char)[0] == "L" for char in name):
         raise _refuse("must contain a letter")
-    if _RESERVED.match(name_key(name)):
+    if any(_IGNORABLE.contains(char) for char in name):
+        raise _refuse("must not contain invisible characters (default-ignorable code points)")
+    if _SPOOF.check(name):
+        raise _refuse(
+            "must be written in one script (Latin may join one other, except Cyrillic, Greek "
+            "or Cherokee), with digits of one system and no mark repeated"
+        )
+    key = name_key(name)
+    looks_like_id = _STUDENT_ID.match(key) and (
+        re.match(f"^.{{5}}{_SEPARATORS}", key) or any(c.isdigit() for c in name)
+    )
+    if _PSEUDONYM.match(key) or looks_like_id:
         raise _refuse("must not look like a student id or a pseudonym (SIDHI_…, Learner-…)")
     return name

@@ -70,7 +70,7 @@ async def update_preferences(
     if opted_out:
         await leave_boards(boards=boards, student=student, now=now)
     elif was_out:
-        await rejoin_boards(boards=boards, now=now)
+        await rejoin_boards(boards=boards, student=student, now=now)
     chosen = prefs.get("display_name")
     return {
         "status": "success",

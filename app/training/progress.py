@@ -72,7 +72,7 @@ async def sample_detail(
     sample = await catalog.sample(sample_id)
     if sample is None:
         raise NotFound(f"sample '{sample_id}' not found")
-    language = sample.get("language")
+    language = str(sample.get("language") or "")
     if not language:  # not migrated yet: no read set names it
         record = await read_queries.get(db, student, sample_id) or {}
         read_at = record.get("read_at")

@@ -253,6 +253,17 @@ async def all_of(db: Database, student: str) -> list[dict[str, Any]]:
     return await db[PROGRESS].find({"sidhi_id": student}, {"_id": 0}).to_list(None)
 
 
+async def first_read_times(db: Database, student: str) -> set[tuple[str, datetime]]:
+    """(language, first-read time) of every sample a student has read: which boards their
+    points count on."""
+    cursor = db[PROGRESS].find({"sidhi_id": student}, {"_id": 0, "language": 1, "read_at": 1})
+    return {
+        (str(doc["language"]), doc["read_at"])
+        async for doc in cursor
+        if isinstance(doc.get("read_at"), datetime) and doc.get("language")
+    }
+
+
 async def count_of(db: Database, student: str, language: str | None = None) -> int:
     """How many samples a student has read (in one language, if given)."""
     query: dict[str, Any] = {"sidhi_id": student}
