@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -231,32 +233,65 @@ def migrate(
         raise typer.Exit(code)
 
 
+DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str, option: str) -> timedelta:
+    """``90s``, ``30m``, ``1h`` or ``2d`` as a timedelta."""
+    found = DURATION.match(text.strip())
+    if not found:
+        raise CommandError(f"{option} must be a number and a unit (s, m, h or d), like 1h")
+    return timedelta(seconds=int(found.group(1)) * _UNIT_SECONDS[found.group(2)])
+
+
 @cli.command("warm-cache")
 def warm_cache(
     students: Annotated[
-        int, typer.Option(min=0, help="Preload read sets of the N most recently active students.")
+        int,
+        typer.Option(min=0, help="At most the N most recently active students (0: no limit)."),
     ] = 1000,
+    active_within: Annotated[
+        str | None,
+        typer.Option(
+            "--students-active-within",
+            help="Only students active this recently (90s, 30m, 1h, 2d).",
+        ),
+    ] = None,
 ) -> None:
-    """Fill the shared (Redis) catalog cache and active students' read sets."""
+    """Fill the shared (Redis) catalog cache, and active students' read sets and progress
+    views (before a deploy, or after Redis came back empty)."""
+    from app.training.timefmt import utcnow
     from app.training.warm import warm
 
+    since = (
+        None
+        if active_within is None
+        else utcnow() - _duration(active_within, "--students-active-within")
+    )
     if _settings().redis_url is None:
         typer.echo(
             "REDIS_URL not set: the server keeps its cache in process and warms it "
             "at start-up; nothing shared to warm"
         )
         return
-    languages, sets = _with_resources(
+    done = _with_resources(
         lambda res: warm(
             db=res.db,
             catalog=res.catalog,
             reads=res.reads,
+            progress=res.progress,
             students=students,
+            active_since=since,
             show_progress=True,
         ),
         ping_redis=True,
     )
-    typer.echo(f"warmed catalog for {languages} languages and {sets} read sets")
+    typer.echo(
+        f"warmed the catalog of {done.languages} languages and the caches of "
+        f"{done.students} students ({done.sets} read sets, {done.views} progress views; "
+        f"{done.loaded} loaded from MongoDB, the rest already warm) in {done.seconds:.1f} s"
+    )
 
 
 def _student_id(student: str, option: str = "student id") -> str:

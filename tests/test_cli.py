@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import redis.asyncio
 import yaml
 
 from app.db import SAMPLES
 from tests.conftest import SECRET
+from tools import redis_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,3 +139,41 @@ def test_unreachable_database_is_one_line() -> None:
     )
     assert out.returncode == 1
     assert out.stderr.startswith("error: database:") and "Traceback" not in out.stderr
+
+
+async def test_warm_cache_loads_the_recently_active_students(
+    mongo_url: str, mongo_client: Any, fresh_db: Any
+) -> None:
+    from app.training.timefmt import utcnow
+    from tests.conftest import real_redis_url, unique_name
+
+    now = utcnow()
+    await fresh_db["sample_progress"].insert_many(
+        [
+            {
+                "sidhi_id": f"SIDHI_W{i}",
+                "sample_id": f"c_ch1_q_{i:06d}",
+                "language": "c",
+                "chapter": 1,
+                "read_at": now,
+                "last_revisited": now,
+            }
+            for i in range(3)
+        ]
+    )
+    env = {
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB": fresh_db.name,
+        "REDIS_URL": real_redis_url(),
+        "REDIS_PREFIX": f"{unique_name('lmxtest')}:",
+    }
+    out = await asyncio.to_thread(lumetrix, "warm-cache", "--students-active-within", "1h", **env)
+    assert out.returncode == 0, out.stderr
+    assert "the caches of 3 students (3 read sets, 3 progress views; 6 loaded" in out.stdout
+    again = await asyncio.to_thread(lumetrix, "warm-cache", "--students-active-within", "1h", **env)
+    assert "; 0 loaded from MongoDB" in again.stdout  # all warm already
+    bad = await asyncio.to_thread(lumetrix, "warm-cache", "--students-active-within", "soon", **env)
+    assert bad.returncode == 1 and "like 1h" in bad.stderr and "Traceback" not in bad.stderr
+    client = redis.asyncio.Redis.from_url(env["REDIS_URL"])
+    await redis_servers.delete_keys(client, env["REDIS_PREFIX"], cluster=False)
+    await client.aclose()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from app.training import shapes
+from app.training.timefmt import utcnow
 from tests.conftest import Api, conforms, drop_database, small_catalog_app, unique_name
 from tests.test_cache import redis_outage
 
@@ -227,13 +229,30 @@ async def test_warm_up_preloads_recent_students(api: Api) -> None:
     [sample_id] = await _first_ids(api, "cpp", n=1, chapter=10)
     await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=10)
     progress = api.read_sets
+    views = api.resources.progress.views  # type: ignore[attr-defined]
     await progress.forget(api.student, "cpp")
+    await views.forget(api.student)
     assert await progress.members(api.student, "cpp") is None
-    languages, sets = await warm(
-        db=api.db, catalog=api.resources.catalog, reads=api.resources.reads, students=100_000
+    done = await warm(
+        db=api.db,
+        catalog=api.resources.catalog,
+        reads=api.resources.reads,
+        progress=api.resources.progress,
+        students=0,
+        active_since=utcnow() - timedelta(minutes=5),
     )
-    assert languages == 3 and sets >= 1
+    assert done.languages == 3 and done.sets >= 1 and done.loaded >= 2
     assert sample_id in (await progress.members(api.student, "cpp") or {})
+    assert await views.read(api.student, "cpp") is not None
+    # Only the students active since then: none after now.
+    later = await warm(
+        db=api.db,
+        catalog=api.resources.catalog,
+        reads=api.resources.reads,
+        progress=api.resources.progress,
+        active_since=utcnow() + timedelta(minutes=1),
+    )
+    assert later.students == 0
 
 
 # --- exact numbers on a catalog of our own, in every cache mode ---------------------------

@@ -1,6 +1,13 @@
-"""Warming the caches: catalog data for every language, read sets of active students."""
+"""Warming the caches: catalog data for every language, and the read sets and progress
+views of the students active lately (a new or flushed Redis, or a new Cluster master,
+then serves them from the first request instead of loading them all at once)."""
 
 from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from tqdm import tqdm
 
@@ -8,7 +15,23 @@ from app.db import Database
 from app.training.catalog_source import CatalogSource
 from app.training.curriculum import LANGUAGES
 from app.training.queries import reads as read_queries
+from cache.metrics import CACHE_LOADS
 from cache.reads import ReadState
+from cache.student_progress import ProgressSource
+
+CONCURRENCY = 8  # loads at once: the worker's MongoDB slots, no more
+
+
+@dataclass(frozen=True, slots=True)
+class Warmed:
+    """What a warm-up did."""
+
+    languages: int
+    students: int
+    sets: int  # read sets warmed (already loaded or loaded now)
+    views: int  # progress views warmed
+    loaded: int  # of both, how many had to be read from MongoDB
+    seconds: float
 
 
 async def warm(
@@ -16,17 +39,40 @@ async def warm(
     db: Database,
     catalog: CatalogSource,
     reads: ReadState,
+    progress: ProgressSource,
     students: int = 0,
+    active_since: datetime | None = None,
     show_progress: bool = False,
-) -> tuple[int, int]:
-    """Load the catalog of every language, and the read sets of the ``students`` most
-    recently active (student, language) pairs; return (languages, sets) warmed."""
+) -> Warmed:
+    """Load the catalog of every language, then the read set and progress view of each
+    of the ``students`` most recently active (student, language) pairs (0: no limit),
+    only those active since ``active_since`` if given."""
+    started = time.monotonic()
     languages = await catalog.warm(LANGUAGES)
-    if students <= 0:
-        return languages, 0
-    pairs = await read_queries.recent_students(db, students)
-    for student, language in tqdm(
-        pairs, unit="set", desc="progress sets", disable=not show_progress
-    ):
-        await reads.all_reads(student, language)
-    return languages, len(pairs)
+    if students <= 0 and active_since is None:
+        return Warmed(languages, 0, 0, 0, 0, time.monotonic() - started)
+    pairs = await read_queries.recent_students(db, students, since=active_since)
+    loads = [CACHE_LOADS.labels(kind) for kind in ("read_set", "progress_view")]
+    before = sum(counter._value.get() for counter in loads)
+    slots = asyncio.Semaphore(CONCURRENCY)
+    bar = tqdm(total=len(pairs), unit="student", desc="caches", disable=not show_progress)
+
+    async def one(student: str, language: str) -> None:
+        async with slots:
+            await reads.all_reads(student, language)
+            await progress.get(student, language)
+        bar.update()
+
+    try:
+        await asyncio.gather(*(one(student, language) for student, language in pairs))
+    finally:
+        bar.close()
+    loaded = int(sum(counter._value.get() for counter in loads) - before)
+    return Warmed(
+        languages,
+        len({student for student, _ in pairs}),
+        len(pairs),
+        len(pairs),
+        loaded,
+        time.monotonic() - started,
+    )

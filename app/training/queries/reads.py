@@ -207,9 +207,15 @@ async def students(db: Database) -> list[str]:
     return [str(s) for s in await db[PROGRESS].distinct("sidhi_id")]
 
 
-async def recent_students(db: Database, limit: int) -> list[tuple[str, str]]:
-    """(student, language) pairs of the most recently active students, newest first."""
-    pipeline: list[dict[str, Any]] = [
+async def recent_students(
+    db: Database, limit: int, *, since: datetime | None = None
+) -> list[tuple[str, str]]:
+    """(student, language) pairs of the most recently active students, newest first: at
+    most ``limit`` (0: no limit), only those active since ``since`` if given."""
+    pipeline: list[dict[str, Any]] = []
+    if since is not None:
+        pipeline.append({"$match": {"last_revisited": {"$gte": since}}})
+    pipeline += [
         {
             "$group": {
                 "_id": {"s": "$sidhi_id", "l": "$language"},
@@ -217,8 +223,9 @@ async def recent_students(db: Database, limit: int) -> list[tuple[str, str]]:
             }
         },
         {"$sort": {"last": -1}},
-        {"$limit": limit},
     ]
+    if limit > 0:
+        pipeline.append({"$limit": limit})
     cursor = await db[PROGRESS].aggregate(pipeline)
     return [(row["_id"]["s"], row["_id"]["l"]) for row in await cursor.to_list(None)]
 
