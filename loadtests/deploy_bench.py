@@ -569,10 +569,12 @@ def _p99(values: list[float]) -> float:
 
 
 def back_after(window: list[dict[str, Any]], median: float, hold: int = 3) -> int:
-    """Seconds from the window's start until its 200s stayed at half the median or more for
-    ``hold`` seconds in a row (a later dip is noise of the shared machine, not the event);
-    the whole window when they never did."""
-    for at in range(len(window)):
+    """Seconds from the window's start until, after its first second below half the
+    median, its 200s stayed at half the median or more for ``hold`` seconds in a row (a
+    later dip is noise of the shared machine, not the event); 0 when no second fell below,
+    the whole window when they never came back."""
+    slow = [at for at, r in enumerate(window) if r["ok"] < median / 2]
+    for at in range(slow[0] if slow else 0, len(window)):
         if all(r["ok"] >= median / 2 for r in window[at : at + hold]):
             return at
     return len(window)
