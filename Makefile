@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench eventbench scalebench loadtest faultload crashtest outage clean docs
+.PHONY: install run test lint bench eventbench scalebench loadtest faultload crashtest outage deploybench clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,11 @@ eventbench: $(STAMP)  ## progress events: publisher events/s (embedded DB -> RED
 scalebench: $(STAMP)  ## one Redis vs a local 3-master Redis Cluster: cached-page req/s in one run, memory per 100k students
 	$(BIN)/python -m loadtests.scale_bench $(SCALEBENCH_ARGS)
 
+deploybench: $(STAMP)  ## a worker start, a worker SIGKILL, Redis restarts (kept, empty) under load: per-second answers and loads (DEPLOYBENCH_ARGS="--students 300", "--cluster")
+	$(BIN)/python -m loadtests.deploy_bench $(DEPLOYBENCH_ARGS)
+
 docs: $(STAMP)  ## regenerate docs/API_EXAMPLES.md from the service on demo data (MONGODB_URL or embedded)
 	$(BIN)/python -m tools.api_examples
 
 clean:
-	rm -rf $(VENV) .lumetrix .lumetrix-bench .lumetrix-load .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lumetrix .lumetrix-bench .lumetrix-load .lumetrix-deploybench .pytest_cache .mypy_cache .ruff_cache

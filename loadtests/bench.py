@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from app.auth import mint_token
-from app.db import PROGRESS, STATS, create_client
+from app.db import PROGRESS, STATS, Database, create_client
 from app.embedded import EmbeddedMongo, free_port
 from app.seed import catalog_is_empty, seed_demo
 from app.settings import DEV_JWT_SECRET
@@ -114,6 +114,13 @@ def _ceiling_argv(port: int, workers: int) -> list[str]:
     ]
 
 
+async def ensure_catalog(db: Database) -> None:
+    """The demo catalog, seeded when empty, and migrated (what every benchmark serves)."""
+    if await catalog_is_empty(db):
+        await seed_demo(db, show_progress=False)
+    await migrate(db, show_progress=False)
+
+
 async def prepare(mongo_url: str, db_name: str, history: int) -> list[str]:
     """Seed and migrate when empty; give the heavy student ``history`` reads; reset writers.
 
@@ -121,9 +128,7 @@ async def prepare(mongo_url: str, db_name: str, history: int) -> list[str]:
     client = create_client(mongo_url, timeout_ms=10_000)
     db = client[db_name]
     try:
-        if await catalog_is_empty(db):
-            await seed_demo(db, show_progress=False)
-        await migrate(db, show_progress=False)
+        await ensure_catalog(db)
         await db[PROGRESS].delete_many({"sidhi_id": {"$in": [LIGHT]}})
         await db[PROGRESS].delete_many({"sidhi_id": {"$regex": f"^{WRITER}"}})
         await db[STATS].delete_many({"_id": {"$regex": f"^{WRITER}"}})

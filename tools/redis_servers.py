@@ -70,6 +70,7 @@ class RedisNode:
         """Start it (again: same port and, for a cluster node, same cluster config)."""
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        args += ["--dbfilename", self.rdb.name]  # its own: cluster nodes share a workdir
         if self.cluster:
             args += ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"]
             args += ["--cluster-config-file", f"nodes-{self.port}.conf"]
@@ -82,6 +83,19 @@ class RedisNode:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+    def shutdown_save(self) -> None:
+        """Stop it as an operator restarting it would: ``SHUTDOWN SAVE`` writes its data to
+        ``rdb``, which the next ``start`` loads (nothing is saved otherwise)."""
+        if self.process is not None:
+            _answers(self.port, "shutdown", "save")
+            self.process.wait(60)
+            self.process = None
+
+    @property
+    def rdb(self) -> Path:
+        """The file ``shutdown_save`` writes and ``start`` loads; delete it to start empty."""
+        return self.workdir / f"dump-{self.port}.rdb"
 
     @property
     def url(self) -> str:
