@@ -62,7 +62,9 @@ async def test_a_request_joining_a_load_that_raced_a_write_sees_the_write(api: A
     await reads.sets.forget(api.student, "c")  # listing the ids loaded it
     owner = asyncio.create_task(reads.read_times(api.student, "c", ids))
     await asyncio.wait_for(loader.read_done.wait(), 10)  # the owner read MongoDB: no reads
-    sample = (await api.get(f"/training/samples/{ids[0]}")).json()["data"]
+    # From the catalog: the sample endpoint would load the read set itself.
+    sample = await api.resources.catalog.sample(ids[0])
+    assert sample is not None
     now = utcnow()
     assert await upsert_read(
         api.db, student=api.student, sample=sample, knowledge_area="basics", time_spent=1, now=now
