@@ -14,7 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import Counter
 from pydantic import BaseModel, Field
-from pymongo.errors import ConnectionFailure, PyMongoError, WaitQueueTimeoutError
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    PyMongoError,
+    WaitQueueTimeoutError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -205,9 +210,12 @@ def _busy() -> Response:
 
 
 async def _mongo(_: Request, exc: Exception) -> Response:
-    if isinstance(exc, WaitQueueTimeoutError):
-        # Shed, not down: every slot this worker has at the database is busy. Not logged
-        # per request: under overload that would be thousands of lines a second.
+    if isinstance(exc, WaitQueueTimeoutError) or (
+        isinstance(exc, ExecutionTimeout) and not isinstance(exc, ConnectionFailure)
+    ):
+        # Shed, not down: every slot this worker has at the database is busy, or a load
+        # outlasted its MONGO_LOAD_WAIT_MS budget. Not logged per request: under overload
+        # that would be thousands of lines a second.
         SHED.inc()
         return _busy()
     if isinstance(exc, ConnectionFailure):

@@ -1,6 +1,8 @@
 """Load shedding: a worker holds at most ``MONGO_MAX_IN_FLIGHT`` MongoDB operations; past
-that, a request that needs MongoDB is refused at once (503 ``service_unavailable`` with
-``Retry-After``) instead of queueing, while answers from the caches keep flowing."""
+that, a request that needs MongoDB is refused within ``MONGO_QUEUE_TIMEOUT_MS`` (503
+``service_unavailable`` with ``Retry-After``) instead of queueing, while answers from the
+caches keep flowing. Loads of a student's caches wait ``MONGO_LOAD_WAIT_MS`` instead: a
+cold Redis makes learners wait, not fail."""
 
 from __future__ import annotations
 
@@ -31,8 +33,12 @@ async def test_past_the_bound_requests_needing_mongodb_are_shed(
 async def test_cached_reads_flow_while_mongodb_work_is_shed(
     mongo_url: str, catalog_db: str, redis_kind: str
 ) -> None:
-    settings = make_settings(mongo_url, catalog_db, redis_kind, **TIGHT)
+    # Loads shed too here (a 1 ms budget), so every new student's my-progress needs MongoDB.
+    settings = make_settings(mongo_url, catalog_db, redis_kind, mongo_load_wait_ms=1, **TIGHT)
     async with running_app(settings) as api:
+        # This student has no reads: their (empty) read set is installed as a load would.
+        sets = api.read_sets
+        await sets.load(api.student, "c", {}, await sets.begin_load(api.student, "c"))
         warm = await api.get("/training/samples", language="c", limit=20)
         assert warm.status_code == 200  # the catalog and this student's read set are loaded
 
@@ -51,3 +57,22 @@ async def test_cached_reads_flow_while_mongodb_work_is_shed(
     heavy_statuses = {r.status_code for r in results[:40]}
     assert 503 in heavy_statuses and heavy_statuses <= {200, 503}
     assert all(r.status_code == 200 and r.json() == warm.json() for r in results[40:])
+
+
+async def test_cold_caches_wait_for_their_loads_instead_of_being_shed(
+    mongo_url: str, catalog_db: str, redis_kind: str
+) -> None:
+    # The same two slots and 1 ms queue as above, but loads may wait the default second.
+    settings = make_settings(mongo_url, catalog_db, redis_kind, **TIGHT)
+    async with running_app(settings) as api:
+        # The catalog and its derived tables loaded: what is left is per-student loads.
+        await api.get("/training/samples", language="c", limit=20)
+        await api.get("/training/my-progress", language="c")
+        answers = await asyncio.gather(
+            *[
+                api.get(path, student=unique_name("SIDHI"), language="c", limit=20)
+                for _ in range(20)
+                for path in ("/training/my-progress", "/training/samples")
+            ]
+        )
+    assert [a.status_code for a in answers] == [200] * 40
