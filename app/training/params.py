@@ -33,9 +33,9 @@ def _true_or_false(value: object) -> object:
 
 
 Digits = BeforeValidator(_plain_digits)
-Page = Annotated[int, Digits, Query(ge=1, le=MAX_PAGE, description="1-based page number.")]
-Limit = Annotated[int, Digits, Query(ge=1, le=100, description="Samples per page (1-100).")]
-Chapter = Annotated[int | None, Digits, Query(ge=1, le=1000, description="Only this chapter.")]
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number."), Digits]
+Limit = Annotated[int, Query(ge=1, le=100, description="Samples per page (1-100)."), Digits]
+Chapter = Annotated[int | None, Query(ge=1, le=1000, description="Only this chapter."), Digits]
 Area = Annotated[
     str | None,
     Query(
@@ -60,8 +60,8 @@ SearchText = Annotated[
 ]
 UnreadOnly = Annotated[
     bool,
-    BeforeValidator(_true_or_false),
     Query(description="Only samples the student has not read: `true` or `false`."),
+    BeforeValidator(_true_or_false),
 ]
 _SECONDS = re.compile(r"[0-9]{1,4}")
 
@@ -73,10 +73,12 @@ def _whole_seconds(value: object) -> object:
     return value
 
 
+# The validator after Query: before it, the bounds reach the OpenAPI document as raw
+# "ge"/"le" keys instead of minimum/maximum.
 TimeSpent = Annotated[
     int | None,
-    BeforeValidator(_whole_seconds),
     Query(ge=1, le=3600, description="Seconds spent reading (1-3600)."),
+    BeforeValidator(_whole_seconds),
 ]
 # A string of a documented format, not an enum of ~600 names (generators choke on those):
 # the server checks it against GET /training/timezones, an unknown zone is a 400.
@@ -90,4 +92,4 @@ Timezone = Annotated[
     ),
 ]
 Period = Annotated[PeriodName, Query(description="This UTC ISO week, this UTC month, or all time.")]
-BoardSize = Annotated[int, Digits, Query(ge=1, le=100, description="Entries in the top list.")]
+BoardSize = Annotated[int, Query(ge=1, le=100, description="Entries in the top list."), Digits]
