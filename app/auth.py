@@ -160,6 +160,23 @@ def authenticate(
     return Student(id=sub, client_id=cid)
 
 
+def auth_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The ``Authorization`` and ``X-Client-Id`` values of a request's raw (ASGI) headers;
+    NotAuthenticated when either is sent more than once. Which copy counted used to depend on
+    the code path (the lean path took the last, FastAPI the first): now neither does."""
+    authorization = x_client_id = None
+    for name, value in headers:
+        if name == b"authorization":
+            if authorization is not None:
+                raise NotAuthenticated("send the Authorization header once, not several times")
+            authorization = value.decode("latin-1")
+        elif name == b"x-client-id":
+            if x_client_id is not None:
+                raise NotAuthenticated("send the X-Client-Id header once, not several times")
+            x_client_id = value.decode("latin-1")
+    return authorization, x_client_id
+
+
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header (HTTPBearer's parsing)."""
     if not authorization:

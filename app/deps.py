@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth import Student, authenticate
+from app.auth import Student, auth_headers, authenticate
 from app.errors import InvalidLanguage, NotModified, RateLimited
 from app.resources import Resources, resources_of
 from app.responses import catalog_etag
@@ -39,7 +39,9 @@ async def current_student(
     # is answered with the auth code's 401 (app.errors), not a 422.
     x_client_id: Annotated[str, Header(description="Must equal the token's `cid` claim.")],
 ) -> Student:
-    """The student a request acts for; 401 unless token and client id both check out."""
+    """The student a request acts for; 401 unless token and client id both check out (and
+    neither header is repeated)."""
+    auth_headers(request.scope["headers"])
     return authenticate(
         res.tokens,
         query_names=request.query_params.keys(),

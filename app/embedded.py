@@ -31,6 +31,25 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "embedded-db.json"
 LOCK_FILE = "embedded-db.lock"
+# The data is the students' reading history: only the service's own user may read it. The
+# directory is 0700 and what we create in it 0600; the server runs under umask 077, so its
+# own files and directories are too.
+PRIVATE_DIR, PRIVATE_FILE, CHILD_UMASK = 0o700, 0o600, 0o077
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and its parents) if need be and make it 0700, also when an older
+    release created it 0755; a directory of another user's is left to them, with a warning."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    try:
+        path.chmod(PRIVATE_DIR)
+    except OSError as exc:
+        log.warning("could not make %s private (0700): %s", path, exc)
+
+
+def _open_private(path: Path, flags: int) -> int:
+    """``os.open`` creating ``path`` 0600 (an existing file keeps its mode)."""
+    return os.open(path, flags | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
 
 
 def free_port() -> int:
@@ -93,7 +112,7 @@ class EmbeddedMongo:
         this same process conflicts too, so two objects here never both own it)."""
         if self._lock_fd is not None:
             return True
-        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = _open_private(self.data_dir / LOCK_FILE, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -115,7 +134,7 @@ class EmbeddedMongo:
         ``timeout`` for that server instead of starting a second one."""
         if self.owner and self.proc is not None and self.proc.poll() is None:
             return self.url  # already running
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         deadline = time.monotonic() + timeout
         while not self._try_lock():
             existing = self._running_elsewhere()
@@ -149,7 +168,10 @@ class EmbeddedMongo:
         self._spawn(timeout, cancel=cancel)
 
     def _spawn(self, timeout: float, *, cancel: threading.Event | None = None) -> None:
-        log_file = open(self.data_dir / "secantus.log", "ab")
+        private_dir(Path(self.storage))
+        log_file = os.fdopen(
+            _open_private(self.data_dir / "secantus.log", os.O_WRONLY | os.O_APPEND), "ab"
+        )
         cmd = [
             sys.executable,
             "-m",
@@ -173,6 +195,7 @@ class EmbeddedMongo:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             pass_fds=(self._lock_fd,),
+            umask=CHILD_UMASK,
         )
         log_file.close()
         deadline = time.monotonic() + timeout
@@ -188,9 +211,9 @@ class EmbeddedMongo:
                 self._terminate()
                 raise RuntimeError("embedded SecantusDB did not start in time")
             time.sleep(0.05)
-        self._state_path().write_text(
-            json.dumps({"pid": self.proc.pid, "port": self.port, "storage": self.storage})
-        )
+        state = json.dumps({"pid": self.proc.pid, "port": self.port, "storage": self.storage})
+        with os.fdopen(_open_private(self._state_path(), os.O_WRONLY | os.O_TRUNC), "w") as f:
+            f.write(state)
         log.info("started embedded SecantusDB on 127.0.0.1:%d (data %s)", self.port, self.storage)
 
     def _terminate(self, timeout: float = 15.0) -> None:

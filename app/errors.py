@@ -149,6 +149,12 @@ def error_response(
 def _validation_detail(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":  # the parser's reason, not "JSON decode error"
+            at = err.get("loc", ("body", 0))[-1]
+            where = f" at character {at}" if isinstance(at, int) and at > 0 else ""
+            reason = (err.get("ctx") or {}).get("error", "malformed")
+            parts.append(f"body: invalid JSON{where} ({reason})")
+            continue
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body" or len(err["loc"]) == 1)
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"

@@ -27,7 +27,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth import authenticate
+from app.auth import auth_headers, authenticate, bearer_token
 from app.deps import current_student, language_or_400, request_resources, valid_language
 from app.errors import DomainError
 from app.resources import resources_of
@@ -76,14 +76,6 @@ def _query_params(dependant: Dependant) -> list[Any]:
     return [*dependant.query_params, *(p for d in dependant.dependencies for p in _query_params(d))]
 
 
-def _bearer(value: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header (HTTPBearer's parsing)."""
-    if not value:
-        return None
-    scheme, _, token = value.partition(" ")
-    return token if scheme.lower() == "bearer" and token else None
-
-
 class LeanPath:
     """ASGI middleware serving the eligible GET routes of ``routes`` under ``prefix``."""
 
@@ -117,18 +109,13 @@ class LeanPath:
     def _arguments(self, scope: Scope, plan: _LeanRoute) -> dict[str, Any] | None:
         """The endpoint's arguments, or None whenever the app should answer instead."""
         res = resources_of(scope["app"])
-        authorization = x_client_id = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-            elif name == b"x-client-id":
-                x_client_id = value.decode("latin-1")
         query = QueryParams(scope["query_string"])
         try:
+            authorization, x_client_id = auth_headers(scope["headers"])
             student = authenticate(
                 res.tokens,
                 query_names=query.keys(),
-                token=_bearer(authorization),
+                token=bearer_token(authorization),
                 x_client_id=x_client_id,
             )
         except DomainError:

@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from local files by install_docs
         redoc_url=None,
+        # Starlette's slash redirect builds its Location from the request's Host header:
+        # `/health/` with `Host: evil.example` went to evil.example. No path redirects.
+        redirect_slashes=False,
     )
     install_docs(app)
     install_console(app)

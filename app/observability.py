@@ -1,7 +1,8 @@
 """Request ids, structured JSON logs and Prometheus metrics.
 
 One pure-ASGI middleware (cheaper than ``BaseHTTPMiddleware``) gives every request an id
-(``X-Request-Id`` when the client sent a sane one, else a new one), echoes it back, times
+(``X-Request-Id`` when the client sent a sane one, else a new one), echoes it back with the
+security headers every answer carries (``app.security_headers``), times
 the request into a histogram labelled by route template, and writes one JSON log line.
 Headers are never logged, so tokens never reach the logs.
 """
@@ -30,6 +31,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.security_headers import secured
 from cache.stale import close_mark, open_mark
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -161,9 +163,11 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = message.get("headers", [])
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *headers,
                     (b"x-request-id", request_id.encode()),
+                    *secured(headers),
                     *(_stale_headers(mark.as_of) if mark.as_of is not None else ()),
                 ]
             await send(message)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, Literal, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pymongo.errors import PyMongoError
 from starlette.responses import PlainTextResponse, Response
 
@@ -18,6 +21,29 @@ from app.training.queries import meta
 from app.training.router import operation_id
 
 router = APIRouter(tags=["ops"], generate_unique_id_function=operation_id)
+T = TypeVar("T")
+READY_INTERVAL = 1.0  # seconds between two readiness checks of one worker, at least
+
+
+class SharedCheck(Generic[T]):
+    """``check()`` run at most once at a time and started at most once per ``interval``
+    seconds; every caller meanwhile shares the latest run's result. The run is a task of
+    its own, so a caller that goes away (a client disconnect) does not cancel it for the
+    others."""
+
+    def __init__(self, check: Callable[[], Awaitable[T]], interval: float) -> None:
+        self.check = check
+        self.interval = interval
+        self._task: asyncio.Task[T] | None = None
+        self._started = 0.0
+
+    async def __call__(self) -> T:
+        """The latest result, from a new run when the last started ``interval`` ago."""
+        task, now = self._task, time.monotonic()
+        if task is None or (task.done() and now - self._started >= self.interval):
+            self._started = now
+            task = self._task = asyncio.ensure_future(self.check())
+        return await asyncio.shield(task)
 
 
 @router.get("/health", response_model=shapes.HealthOut, summary="Liveness")
@@ -56,10 +82,16 @@ async def readiness(res: Resources) -> tuple[shapes.ReadyOut, bool]:
     responses=error_responses(503),
     summary="Readiness of MongoDB and Redis",
 )
-async def ready(res: Res) -> Response:
+async def ready(request: Request, res: Res) -> Response:
     """200 when MongoDB answers (``ready``), or when it does not but cached reads are still
-    served, marked stale (``degraded``); 503 when neither. Says which dependency is down."""
-    body, ok = await readiness(res)
+    served, marked stale (``degraded``); 503 when neither. Says which dependency is down.
+    Checked at most once a second per worker, the answer shared by every caller meanwhile:
+    a flood of probes must not become a flood of pings that slows everyone else."""
+    state = request.app.state
+    shared = getattr(state, "readiness", None)
+    if shared is None:  # one per app (its lifespan's resources), made on first use
+        shared = state.readiness = SharedCheck(lambda: readiness(res), READY_INTERVAL)
+    body, ok = await shared()
     return json_response(body, status_code=200 if ok else 503)
 
 

@@ -4,10 +4,12 @@ fail-open), body limits before auth, and metric series that odd methods cannot m
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from app.observability import REQUEST_SECONDS
-from tests.conftest import make_settings, running_app, unique_name
+from cache.ratelimit import RateLimiter
+from tests.conftest import backend_of, drop_backend, make_settings, running_app, unique_name
 from tests.test_cache import redis_outage
 
 
@@ -46,6 +48,34 @@ async def test_window_reopens(mongo_url: str, catalog_db: str, redis_kind: str) 
         assert (await api.post(path, time_spent=5)).status_code == 429
         await asyncio.sleep(0.4)
         assert (await api.post(path, time_spent=5)).status_code == 200
+
+
+async def test_a_burst_straddling_a_window_boundary_gets_one_budget(redis_kind: str) -> None:
+    """A fixed window let the calls sent just before its end and just after both through
+    (2 x limit in a fraction of the window); the limit now holds over any span of time."""
+    limit, window = 10, 2.0
+    backend = backend_of(redis_kind)
+    limiter = RateLimiter(backend, action="straddle", limit=limit, window=window)
+    student = unique_name("SIDHI_RL")
+    try:
+        start = time.monotonic()
+        assert await limiter.retry_after(student) is None  # the fixed window began here
+        await asyncio.sleep(window - 0.3 - (time.monotonic() - start))
+        burst_started = time.monotonic()
+        allowed = [await limiter.retry_after(student) is None for _ in range(limit - 1)]
+        # Just past where the fixed window ended: its new budget would let `limit` more in.
+        await asyncio.sleep(max(0.0, window + 0.05 - (time.monotonic() - start)))
+        allowed += [await limiter.retry_after(student) is None for _ in range(limit)]
+        span = time.monotonic() - burst_started
+        # One burst's budget, plus what the span earns at the steady rate (limit/window).
+        budget = limit + span * limit / window
+        assert sum(allowed) <= budget + 1, (sum(allowed), span)
+        assert sum(allowed) < 2 * limit - 1
+        # Refused calls are told when the next one is allowed: within one interval.
+        wait = await limiter.retry_after(student)
+        assert wait is not None and 0 < wait <= window / limit
+    finally:
+        await drop_backend(backend)
 
 
 # Every method llhttp (uvicorn's parser) accepts beyond the usual seven, and a few it would

@@ -121,6 +121,52 @@ async def test_client_id_must_match(api: Api) -> None:
     assert status == 401 and "does not match" in str(body["detail"])
 
 
+# (Authorization, X-Client-Id) values, each header sent once per value, in order.
+DUPLICATES = {
+    "client ids [mob, web]": (["t"], ["mob", "web"]),
+    "client ids [web, mob]": (["t"], ["web", "mob"]),
+    "client id twice, equal": (["t"], ["web", "web"]),
+    "tokens [good, bad]": (["t", "x"], ["web"]),
+    "tokens [bad, good]": (["x", "t"], ["web"]),
+    "token twice, equal": (["t", "t"], ["web"]),
+}
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean-path", "no-lean-path"])
+@pytest.mark.parametrize("case", list(DUPLICATES))
+async def test_repeated_auth_headers_are_refused_on_every_path(
+    mongo_url: str, catalog_db: str, lean: bool, case: str
+) -> None:
+    """One rule for both code paths: a repeated Authorization or X-Client-Id is a 401,
+    whichever copy would have checked out (the lean path took the last, FastAPI the first)."""
+    tokens, client_ids = DUPLICATES[case]
+    good = _token(_claims())
+    headers = [
+        *(("Authorization", f"Bearer {good if t == 't' else good + 'x'}") for t in tokens),
+        *(("X-Client-Id", c) for c in client_ids),
+    ]
+    settings = make_settings(mongo_url, catalog_db, "fakeredis", lean_path=lean)
+    async with running_app(settings) as api:
+        for path in (
+            "/training/samples?language=c",  # served by the lean path when it is on
+            "/training/samples/c_ch1_q_000001",  # never by the lean path
+            "/training/filters",
+        ):
+            res = await api.client.get(path, headers=headers)
+            assert res.status_code == 401, (path, res.text)
+            assert res.json()["code"] == "not_authenticated"
+            assert "once" in res.json()["detail"]
+            assert res.headers["www-authenticate"] == "Bearer"
+        post = await api.client.post(
+            "/training/samples/c_ch1_q_000001/mark-read?time_spent=5", headers=headers
+        )
+        assert post.status_code == 401, post.text
+        # Sent once each, the same values are accepted.
+        once = {"Authorization": f"Bearer {good}", "X-Client-Id": "web"}
+        res = await api.client.get("/training/samples?language=c", headers=once)
+        assert res.status_code == 200
+
+
 async def test_token_in_query_string_is_refused(api: Api) -> None:
     token = _token(_claims())
     status, body, _ = await _call(api, None, path=f"/training/samples?language=c&token={token}")

@@ -84,6 +84,41 @@ async def test_bad_time_spent_is_4xx(api: Api, params: dict[str, object], body: 
     assert await api.db["sample_progress"].count_documents({"sidhi_id": api.student}) == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "raw", "key"),
+    [
+        ("mark-read", b'{"time_spent":45,"time_spent":46}', "time_spent"),
+        ("mark-read", b'{"time_spent":45, "time_spent":45}', "time_spent"),
+        ("/training/preferences", b'{"tz":"UTC","tz":"Europe/Berlin"}', "tz"),
+        (
+            "/training/preferences",
+            b'{"leaderboard_opt_out":false,"display_name":null,"leaderboard_opt_out":true}',
+            "leaderboard_opt_out",
+        ),
+    ],
+)
+async def test_a_key_repeated_in_a_json_body_is_422(
+    api: Api, path: str, raw: bytes, key: str
+) -> None:
+    """json.loads keeps the last copy of a key and other parsers the first: a body that
+    repeats one means two things, and is refused rather than guessed at."""
+    [sample_id] = await _first_ids(api, n=1)
+    url = f"/training/samples/{sample_id}/mark-read" if path == "mark-read" else path
+    method = "POST" if path == "mark-read" else "PUT"
+    headers = {**api.headers(), "Content-Type": "application/json"}
+    res = await api.client.request(method, url, content=raw, headers=headers)
+    assert res.status_code == 422, res.text
+    assert res.json()["code"] == "validation_error"
+    assert res.json()["detail"] == f"body: invalid JSON (duplicate key '{key}')"
+    assert await api.db["sample_progress"].count_documents({"sidhi_id": api.student}) == 0
+    prefs = await api.client.put("/training/preferences", json={}, headers=api.headers())
+    assert prefs.json()["leaderboard_opt_out"] is False and prefs.json()["tz"] is None
+    # Malformed JSON still says why, and where.
+    res = await api.client.request(method, url, content=b'{"tz": }', headers=headers)
+    assert res.status_code == 422
+    assert res.json()["detail"] == "body: invalid JSON at character 7 (Expecting value)"
+
+
 async def test_time_spent_in_the_query_is_digits(api: Api) -> None:
     [sample_id] = await _first_ids(api, "cpp", n=1)
     res = await api.client.post(

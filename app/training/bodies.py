@@ -7,11 +7,60 @@ pydantic's lax mode would read them.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.requests import Request
+from starlette.responses import Response
 
 from app.training.shapes import ZoneName
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members as a dict; a key given twice is refused (json.loads would
+    keep the last, another parser the first: the body would mean two things)."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {key!r}")
+            seen.add(key)
+    return members
+
+
+class StrictJsonRequest(Request):
+    """A request whose JSON body may not repeat a key in any object."""
+
+    async def json(self) -> Any:
+        """The parsed body; a JSONDecodeError, which FastAPI answers 422, for a repeated key."""
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = json.loads(body, object_pairs_hook=_unique_keys)
+            except _DuplicateKey as exc:
+                raise json.JSONDecodeError(str(exc), body.decode("utf-8", "replace"), 0) from None
+        return self._json
+
+
+class StrictJsonRoute(APIRoute):
+    """A route that reads JSON bodies with ``StrictJsonRequest``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, given the strict request."""
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJsonRequest(request.scope, request.receive))
+
+        return strict
 
 
 def _optional_integer(schema: dict[str, Any]) -> None:

@@ -15,9 +15,27 @@ from app.training.shapes import ZoneName
 
 MAX_PAGE = 1_000_000
 
-Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")]
-Limit = Annotated[int, Query(ge=1, le=100, description="Samples per page (1-100).")]
-Chapter = Annotated[int | None, Query(ge=1, le=1000, description="Only this chapter.")]
+
+def _plain_digits(value: object) -> object:
+    """A query value is text, so "2" is how 2 travels; but "2.0", "5_0", "+2" or " 2"
+    (which pydantic's lax int parsing would take) are not how anyone writes a count."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written in plain digits, e.g. 2")
+    return value
+
+
+def _true_or_false(value: object) -> object:
+    """``true`` or ``false`` and nothing else: pydantic's lax bool would also read "yes",
+    "on", "1", "t", "N"..., so one client's flag would mean another thing elsewhere."""
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value
+
+
+Digits = BeforeValidator(_plain_digits)
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number."), Digits]
+Limit = Annotated[int, Query(ge=1, le=100, description="Samples per page (1-100)."), Digits]
+Chapter = Annotated[int | None, Query(ge=1, le=1000, description="Only this chapter."), Digits]
 Area = Annotated[
     str | None,
     Query(
@@ -40,22 +58,27 @@ SearchText = Annotated[
     str,
     Query(min_length=2, max_length=100, description="Text to find (literal, case-insensitive)."),
 ]
-UnreadOnly = Annotated[bool, Query(description="Only samples the student has not read.")]
-_DIGITS = re.compile(r"[0-9]{1,4}")
+UnreadOnly = Annotated[
+    bool,
+    Query(description="Only samples the student has not read: `true` or `false`."),
+    BeforeValidator(_true_or_false),
+]
+_SECONDS = re.compile(r"[0-9]{1,4}")
 
 
 def _whole_seconds(value: object) -> object:
-    """A query value is text, so "45" is how 45 travels; but "45.0", "4_5", "+45" or " 45"
-    (which pydantic's int parsing would take) are not a count of seconds."""
-    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+    """As ``_plain_digits``, with the message about seconds clients have always had."""
+    if isinstance(value, str) and not _SECONDS.fullmatch(value):
         raise ValueError("time_spent must be a whole number of seconds written in digits, e.g. 45")
     return value
 
 
+# The validator after Query: before it, the bounds reach the OpenAPI document as raw
+# "ge"/"le" keys instead of minimum/maximum.
 TimeSpent = Annotated[
     int | None,
-    BeforeValidator(_whole_seconds),
     Query(ge=1, le=3600, description="Seconds spent reading (1-3600)."),
+    BeforeValidator(_whole_seconds),
 ]
 # A string of a documented format, not an enum of ~600 names (generators choke on those):
 # the server checks it against GET /training/timezones, an unknown zone is a 400.
@@ -69,4 +92,4 @@ Timezone = Annotated[
     ),
 ]
 Period = Annotated[PeriodName, Query(description="This UTC ISO week, this UTC month, or all time.")]
-BoardSize = Annotated[int, Query(ge=1, le=100, description="Entries in the top list.")]
+BoardSize = Annotated[int, Query(ge=1, le=100, description="Entries in the top list."), Digits]

@@ -26,7 +26,7 @@ from app.errors import InvalidRequest, error_responses
 from app.responses import catalog_response, json_response, student_response
 from app.training import catalog, leaderboard, preferences, progress, recommend, shapes
 from app.training import mark_read as mark_read_service
-from app.training.bodies import PreferencesIn, TimeSpentIn
+from app.training.bodies import PreferencesIn, StrictJsonRoute, TimeSpentIn
 from app.training.filters import SampleFilter
 from app.training.params import (
     Area,
@@ -53,7 +53,10 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-router = APIRouter(tags=["training"], generate_unique_id_function=operation_id)
+# Bodies are read by StrictJsonRoute: a key repeated in a JSON object is a 422.
+router = APIRouter(
+    tags=["training"], generate_unique_id_function=operation_id, route_class=StrictJsonRoute
+)
 
 COMMON_ERRORS = error_responses(400, 401, 422, 503)
 NO_BODY = TimeSpentIn.model_construct()  # what an absent body reads as: no time_spent
