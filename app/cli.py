@@ -77,8 +77,9 @@ def _exit_on_sigterm() -> None:
 
 
 # Our middleware writes the access log; log_config=None keeps the JSON handler of _logging.
-# The protocol is uvicorn's httptools one plus a header size limit and a header-read deadline,
-# which uvicorn lacks (app/protocol.py; it reads MAX_HEADER_BYTES and HEADER_TIMEOUT).
+# The protocol is uvicorn's httptools one plus the limits uvicorn lacks: header (and trailer)
+# size, header and whole-request deadlines (app/protocol.py: MAX_HEADER_BYTES, HEADER_TIMEOUT,
+# REQUEST_TIMEOUT).
 _SERVER: dict[str, Any] = {
     "loop": "uvloop",
     "http": "app.protocol:GuardedHttpToolsProtocol",
@@ -93,8 +94,8 @@ def _server_options(settings: Settings) -> dict[str, Any]:
     return {
         **_SERVER,
         "timeout_keep_alive": settings.keep_alive_timeout,
-        # Past this many connections plus running requests, uvicorn answers 503 at once.
-        "limit_concurrency": settings.max_concurrency,
+        # No limit_concurrency: uvicorn's counts every connection (idle ones too) and answers
+        # a plain-text 503 with a log line each; MAX_CONCURRENCY is app.limits.Capacity's.
         # Requests under way get this long after SIGTERM; then the lifespan's own bound.
         "timeout_graceful_shutdown": settings.shutdown_timeout,
     }

@@ -20,7 +20,7 @@ from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.events.publisher import Publisher, PublishOptions, background_publisher
 from app.lean import LeanPath
-from app.limits import BodyLimit
+from app.limits import BodyLimit, Capacity
 from app.observability import RequestContext, configure_logging
 from app.resources import open_resources
 from app.settings import Settings, get_settings
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(LeanPath, routes=training_router.routes, prefix="/training")
     if settings.compression:
         app.add_middleware(CompressMiddleware, minimum_size=settings.compress_min_size)
+    # Inside BodyLimit: only requests whose body has arrived whole take a slot.
+    app.add_middleware(Capacity, max_requests=settings.max_concurrency)
     # Outside auth and the lean path, so it runs before anything reads a body (FastAPI
     # parses a body before the auth dependency); inside CORS, so browsers can read its 413.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)

@@ -154,13 +154,20 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a connection may take to send a request's headers (serve/dev), s.",
     )
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a request's headers and body together may take to arrive, "
+        "counted from its first byte (serve/dev), s; then 408.",
+    )
     keep_alive_timeout: int = Field(
         default=5, ge=1, description="Idle keep-alive connections are closed after this, s."
     )
     max_concurrency: int = Field(
         default=1000,
         ge=1,
-        description="Connections plus in-flight requests per worker; past it uvicorn answers 503.",
+        description="Requests served at once per worker, counted once their headers and body "
+        "have arrived; past it a 503 service_unavailable with Retry-After.",
     )
 
     # --- progress events (app/events): the outbox each mark-read transaction writes is

@@ -57,8 +57,12 @@ def chromium() -> Iterator[Any]:
         driver.quit()
 
 
-async def start_server(port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
-    """A ``lumetrix serve`` process on ``port`` with ``env``, once its /ready answers 200."""
+async def start_server(
+    port: int, env: dict[str, str], workers: int = 1, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A ``lumetrix serve`` process on ``port`` with ``env``, once its /ready answers 200
+    (its log, stderr, goes to ``log`` when given)."""
+    stderr = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant; waiting is async
         [
             sys.executable,
@@ -73,8 +77,10 @@ async def start_server(port: int, env: dict[str, str], workers: int = 1) -> subp
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
+    if log is not None:
+        stderr.close()  # the child holds its own copy
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient(timeout=1) as http:
         while time.monotonic() < deadline:
