@@ -42,6 +42,8 @@ from app.writethroughs import WriteThroughs
 
 log = logging.getLogger("lumetrix")
 
+CLEAR_AFTER = 0.1  # seconds a finished batch's note may wait for the slot's next batch
+
 Repairer = Callable[[Sequence[PendingVisit]], Awaitable[bool]]
 """Invalidates the caches of visits a dead worker may not have written through; False
 when the caches could not be reached (the sweep then tries again)."""
@@ -108,9 +110,10 @@ class WriterSessions:
         for index in range(size):
             self._free.put_nowait(index)
         self._ids = [session.session_id for session in self._sessions]
-        self.intents = WriteThroughs(db, self.name, size)
+        self.intents = WriteThroughs(db, self.name, size, on_finish=self._soon_clear)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._clearing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Register, sweep once, and keep both going in the background."""
@@ -176,6 +179,16 @@ class WriterSessions:
         except PyMongoError as exc:  # the database is away: the next tick tries again
             log.debug("writer heartbeat failed: %s", exc)
 
+    def _soon_clear(self) -> None:
+        """A batch finished: unset it within ``CLEAR_AFTER`` unless a batch does first."""
+        if (self._clearing is None or self._clearing.done()) and not self._stop.is_set():
+            self._clearing = asyncio.get_running_loop().create_task(self._clear_later())
+
+    async def _clear_later(self) -> None:
+        await asyncio.sleep(CLEAR_AFTER)
+        with suppress(PyMongoError):  # the heartbeat tries again
+            await self._clear_idle()
+
     async def _clear_idle(self) -> None:
         """Unset the finished batches of slots no batch has used since they finished."""
         taken: list[int] = []
@@ -201,6 +214,8 @@ class WriterSessions:
         then, when every write-through of this worker is through, drop its notes and
         registration; otherwise leave both for the other workers' sweep."""
         self._stop.set()
+        if self._clearing is not None:
+            await asyncio.wait({self._clearing}, timeout=wait)
         if self._task is not None:
             done, _ = await asyncio.wait({self._task}, timeout=wait)
             if not done:

@@ -5,14 +5,16 @@ survivor repairs exactly those students' caches (``app.writer_sessions``).
 A batch takes a ``Ticket`` before its transaction and notes its visits in the same
 transaction (``queries.intents``). Each request of the batch calls ``Ticket.done`` once
 its write-throughs are through; when all have, the batch's entry is unset with the slot's
-next update (or by the heartbeat). A write-through that raised never says done, so its
+next update, or, when no batch takes the slot within ``CLEAR_AFTER``, by an update of its
+own (so a busy worker pays no extra command, and an idle one's notes name only batches
+still under way). A write-through that raised never says done, so its
 entry stays for a sweeper; one that Redis failed is the cache backend's to repair.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -46,9 +48,16 @@ class Ticket:
 class WriteThroughs:
     """The ledger of a worker's unfinished write-throughs, per transaction slot."""
 
-    def __init__(self, db: Database, writer: str, slots: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        writer: str,
+        slots: int,
+        on_finish: Callable[[], object] | None = None,
+    ) -> None:
         self.db = db
         self.writer = writer
+        self.on_finish = on_finish  # told when a batch no longer needs its note
         self._seq = itertools.count(1)
         self._open: set[tuple[int, int]] = set()  # (slot, seq) noted, not yet finished
         self._finished: list[list[int]] = [[] for _ in range(slots)]  # to unset, per slot
@@ -91,6 +100,8 @@ class WriteThroughs:
         if (ticket.slot, ticket.seq) in self._open:
             self._open.discard((ticket.slot, ticket.seq))
             self._finished[ticket.slot].append(ticket.seq)
+            if self.on_finish is not None:
+                self.on_finish()
 
     def abandon(self, ticket: Ticket) -> None:
         """The batch's transaction did not commit: nothing of it to repair."""

@@ -126,7 +126,7 @@ class CacheBackend:
         client: Any,
         *,
         prefix: str = "lmx:",
-        retry_after: float = 2.0,
+        retry_after: float = 0.5,
         embedded: bool = False,
         cluster: bool = False,
         max_pending: int = 10_000,

@@ -261,6 +261,9 @@ class Record:
     marks: list[MarkRead] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     redis_away: tuple[float, float] = (0.0, 0.0)  # (c): when Redis went, when it was back
+    # Set when the run ends: loops stop on it, not on a cancel alone (on Python 3.11 the
+    # wait_for around each request can swallow one, and the loop would go on for ever).
+    stopping: bool = False
 
     def now(self) -> float:
         """Seconds since the load began."""
@@ -347,7 +350,7 @@ class Supply:
 async def reader(port: int, raws: list[bytes], turn: Iterator[int], rec: Record) -> None:
     """One connection rotating over every student's cached page until cancelled."""
     conn = Conn(port)
-    while True:
+    while not rec.stopping:
         raw = raws[next(turn) % len(raws)]
         started = time.monotonic()
         try:
@@ -371,7 +374,7 @@ async def writer(
     mark-read is unanswered its student is in ``in_flight``."""
     conn = Conn(port)
     me = id(asyncio.current_task())
-    while True:
+    while not rec.stopping:
         student = supply.take()
         try:
             for _ in range(MARKS_PER_STUDENT):
@@ -734,9 +737,10 @@ async def measure(
         await run_events(setup, args, rec, supply, tokens, stack)
         await metrics
     finally:
+        rec.stopping = True
         for task in [*tasks, metrics]:
             task.cancel()
-        await asyncio.gather(*tasks, metrics, return_exceptions=True)
+        await asyncio.wait([*tasks, metrics], timeout=TIMEOUT + 1)
     return rec
 
 

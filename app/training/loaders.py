@@ -22,15 +22,15 @@ from cache.student_progress import ProgressLoader, StudentProgress
 
 
 def read_loader(db: Database, *, wait: float) -> ReadLoader:
-    """First-read times of a student: a whole set patiently, given ids as a query."""
+    """First-read times of a student, patiently: a whole set (a load), or a page's ids,
+    which the cache asks only when Redis is away (then every page needs MongoDB, and
+    a page that waits is better than a 503)."""
 
     async def load(
         student: str, language: str, sample_ids: Sequence[str] | None = None
     ) -> dict[str, datetime]:
-        if sample_ids is not None:
-            return await reads.read_times(db, student, language, sample_ids)
         with pymongo.timeout(wait):
-            return await reads.read_times(db, student, language)
+            return await reads.read_times(db, student, language, sample_ids)
 
     return load
 
