@@ -26,7 +26,7 @@ from app.shutdown import ShutdownBudget
 from app.supervisor import Supervisor
 from app.training.catalog_source import CatalogSource, MongoCatalog
 from app.training.curriculum import LANGUAGES
-from app.training.loaders import progress_loader, read_loader
+from app.training.loaders import LoadGate, progress_loader, read_loader
 from app.training.mark_read import VisitCommitter, VisitWriter
 from app.training.queries import meta
 from app.training.repair import repair_visits
@@ -120,13 +120,17 @@ async def open_resources(
             max_pending=settings.redis_repair_max,
             lookback=settings.redis_repair_lookback,
         )
-        wait = settings.mongo_load_wait_ms / 1000
+        # Loads keep two connections free for mark-reads and one-off queries.
+        gate = LoadGate(
+            slots=max(1, settings.mongo_max_in_flight - 2),
+            wait=settings.mongo_load_wait_ms / 1000,
+        )
         layer = build_layer(
             backend,
             enabled=settings.cache_enabled,
             catalog=MongoCatalog(db),
-            read_loader=read_loader(db, wait=wait),
-            progress_loader=progress_loader(db, wait=wait),
+            read_loader=read_loader(db, gate),
+            progress_loader=progress_loader(db, gate),
             languages=LANGUAGES,
             l1_ttl=settings.catalog_l1_ttl,
             version_ttl=settings.catalog_version_ttl,

@@ -264,6 +264,7 @@ class Record:
     # Set when the run ends: loops stop on it, not on a cancel alone (on Python 3.11 the
     # wait_for around each request can swallow one, and the loop would go on for ever).
     stopping: bool = False
+    stopped_workers: set[int] = field(default_factory=set)  # their writers stop too
 
     def now(self) -> float:
         """Seconds since the load began."""
@@ -374,7 +375,7 @@ async def writer(
     mark-read is unanswered its student is in ``in_flight``."""
     conn = Conn(port)
     me = id(asyncio.current_task())
-    while not rec.stopping:
+    while not rec.stopping and worker not in rec.stopped_workers:
         student = supply.take()
         try:
             for _ in range(MARKS_PER_STUDENT):
@@ -518,9 +519,10 @@ async def run_events(
     proc.send_signal(signal.SIGKILL)
     killed = rec.now()
     await asyncio.to_thread(proc.wait)
+    rec.stopped_workers.add(2)
     for task in writers:
         task.cancel()
-    await asyncio.gather(*writers, return_exceptions=True)
+    await asyncio.wait(writers, timeout=TIMEOUT + 1)
     w2_marks = [m for m in rec.marks if m.worker == 2]
     rec.events["b"] = {
         "at": killed,

@@ -1,18 +1,24 @@
 """The MongoDB loaders behind the per-student caches.
 
 A load serves every later request of its student until the next write, so it may wait
-for a MongoDB slot far longer than a one-off query: each load runs under a client-side
-timeout of ``wait`` seconds (PyMongo's ``timeout``, which replaces the pool's short queue
-timeout for it). When many students' caches are cold at once (a new or flushed Redis),
-learners then wait briefly for their loads instead of being shed with 503s.
+for MongoDB far longer than a one-off query: each load has ``wait`` seconds in all
+(PyMongo's client-side ``timeout``, which replaces the pool's short queue timeout for
+it). Loads also queue among themselves for at most ``slots`` of the worker's MongoDB
+connections, so that when many students' caches are cold at once (a new or flushed
+Redis) learners wait briefly for their loads instead of being shed, and mark-reads and
+one-off queries still find a free connection (``make deploybench``, event (d)).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import pymongo
+from pymongo.errors import WaitQueueTimeoutError
 
 from app.db import Database
 from app.training.progress import load_student_progress
@@ -21,25 +27,49 @@ from cache.reads import ReadLoader
 from cache.student_progress import ProgressLoader, StudentProgress
 
 
-def read_loader(db: Database, *, wait: float) -> ReadLoader:
-    """First-read times of a student, patiently: a whole set (a load), or a page's ids,
-    which the cache asks only when Redis is away (then every page needs MongoDB, and
+class LoadGate:
+    """At most ``slots`` loads at MongoDB at once, each within ``wait`` seconds."""
+
+    def __init__(self, *, slots: int, wait: float) -> None:
+        self.wait = wait
+        self._slots = asyncio.Semaphore(slots)
+
+    @asynccontextmanager
+    async def enter(self) -> AsyncIterator[None]:
+        """A load's turn, then its MongoDB budget: what is left of ``wait``. Raises
+        ``WaitQueueTimeoutError`` (a 503 ``service_unavailable``) when no turn came."""
+        deadline = time.monotonic() + self.wait
+        try:
+            async with asyncio.timeout(self.wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise WaitQueueTimeoutError(f"no load slot within {self.wait:.1f} s") from None
+        try:
+            with pymongo.timeout(max(0.001, deadline - time.monotonic())):
+                yield
+        finally:
+            self._slots.release()
+
+
+def read_loader(db: Database, gate: LoadGate) -> ReadLoader:
+    """First-read times of a student through ``gate``: a whole set (a load), or a page's
+    ids, which the cache asks only when Redis is away (then every page needs MongoDB, and
     a page that waits is better than a 503)."""
 
     async def load(
         student: str, language: str, sample_ids: Sequence[str] | None = None
     ) -> dict[str, datetime]:
-        with pymongo.timeout(wait):
+        async with gate.enter():
             return await reads.read_times(db, student, language, sample_ids)
 
     return load
 
 
-def progress_loader(db: Database, *, wait: float) -> ProgressLoader:
-    """A student's progress (stats document and recent reads), patiently."""
+def progress_loader(db: Database, gate: LoadGate) -> ProgressLoader:
+    """A student's progress (stats document and recent reads) through ``gate``."""
 
     async def load(student: str) -> StudentProgress:
-        with pymongo.timeout(wait):
+        async with gate.enter():
             return await load_student_progress(db, student)
 
     return load
