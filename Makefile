@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench eventbench scalebench loadtest faultload crashtest outage deploybench clean docs
+.PHONY: install run test lint bench compare eventbench scalebench loadtest faultload crashtest outage deploybench clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ outage: $(STAMP)  ## kill -9 the embedded database under load; stale reads, reco
 
 bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read, my-progress
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+
+compare: $(STAMP)  ## this checkout against BASE (a commit) in one run, interleaved: cached page, my-progress, mark-read
+	$(BIN)/python -m loadtests.compare --base $${BASE:?set BASE=<commit>} $(COMPARE_ARGS)
 
 eventbench: $(STAMP)  ## progress events: publisher events/s (embedded DB -> REDIS_URL or local DB 14), mark-read cost with vs without the outbox
 	$(BIN)/python -m loadtests.events_bench $(EVENTBENCH_ARGS)

@@ -1,0 +1,154 @@
+"""``make compare BASE=<rev>``: this checkout against another commit, in one run.
+
+A shared machine drifts by ±20% between runs, so "no slower than before" needs both
+versions in the same run, interleaved. This checks ``BASE`` out into
+``.lumetrix-compare/<rev>`` (a git worktree with a virtualenv of its own, made once),
+starts one ``lumetrix serve`` worker of each on the same embedded database and Redis
+(``REDIS_URL``, else the local one on DB 14; each under its own key prefix), and loads
+each scenario on the two in turn, ``--rounds`` times: the cached page of a student with
+1,500 reads, my-progress, and mark-read. It prints each round and, per scenario, the
+medians and the median of the per-round ratios (this / base). Figures go to
+``loadtests/results/compare.json``.
+
+    python -m loadtests.compare --base dabe066 [--rounds 3] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from app.embedded import EmbeddedMongo, free_port
+from app.settings import DEV_JWT_SECRET
+from loadtests.bench import RESULTS, _env, _wait_healthy, prepare, scenarios
+from loadtests.loadgen import run_load
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".lumetrix-compare"
+SCENARIOS = ("samples cached (1500 reads)", "my-progress", "mark-read")
+
+
+def checkout(rev: str) -> Path:
+    """A worktree of ``rev`` with its own installed virtualenv; its Python."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    tree = WORK / sha
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=ROOT, check=True)
+    python = tree / ".venv" / "bin" / "python"
+    if not python.exists():
+        subprocess.run(["make", "install"], cwd=tree, check=True)
+    return python
+
+
+@contextmanager
+def serving(python: Path, cwd: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """One ``lumetrix serve`` worker of the checkout at ``cwd``; its base URL."""
+    port = free_port()
+    argv = [str(python), "-c", "from app.cli import main; main()", "serve", "--port", str(port)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(base, proc)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start both, alternate, report."""
+    parser = argparse.ArgumentParser(description="this checkout against another commit")
+    parser.add_argument("--base", required=True, help="the commit to compare against")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    base_python = checkout(args.base)
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    secret = DEV_JWT_SECRET
+    rows: dict[str, dict[str, list[float]]] = {n: {"this": [], "base": []} for n in SCENARIOS}
+    with ExitStack() as stack:
+        embedded = EmbeddedMongo(WORK / "data")
+        mongo_url = embedded.start()
+        stack.callback(embedded.stop)
+        sample_ids = asyncio.run(prepare(mongo_url, "lumetrix_compare", 1500))
+        common = {"MONGODB_URL": mongo_url, "MONGODB_DB": "lumetrix_compare"}
+        bases = {
+            "this": stack.enter_context(
+                serving(
+                    Path(sys.executable),
+                    ROOT,
+                    _env(
+                        **common,
+                        REDIS_URL=redis_url,
+                        REDIS_PREFIX="lmxcmp:this:",
+                        MARK_READ_RATE="0",
+                    ),
+                    RESULTS / "compare-this.log",
+                )
+            ),
+            "base": stack.enter_context(
+                serving(
+                    base_python,
+                    base_python.parent.parent.parent,
+                    _env(
+                        **common,
+                        REDIS_URL=redis_url,
+                        REDIS_PREFIX="lmxcmp:base:",
+                        MARK_READ_RATE="0",
+                    ),
+                    RESULTS / "compare-base.log",
+                )
+            ),
+        }
+        plan = scenarios(secret, sample_ids)
+        for round_ in range(args.rounds):
+            for name in SCENARIOS:
+                _, requests = plan[name]
+                # Alternate which goes first, so neither always meets the other's leftovers.
+                order = ("this", "base") if round_ % 2 == 0 else ("base", "this")
+                for which in order:
+                    run_load(bases[which], requests, connections=args.concurrency, seconds=1)
+                    got = run_load(
+                        bases[which], requests, connections=args.concurrency, seconds=args.seconds
+                    )
+                    rows[name][which].append(got.rps)
+                    print(
+                        f"round {round_ + 1} {name} {which}: {got.rps:,.0f} req/s, "
+                        f"p99 {got.p99_ms:.1f} ms",
+                        flush=True,
+                    )
+    summary = {}
+    print(
+        f"\n| scenario | this req/s (median) | {args.base} req/s (median) "
+        "| this / base (median of rounds) |"
+    )
+    print("|---|---|---|---|")
+    for name, got in rows.items():
+        ratios = [a / b for a, b in zip(got["this"], got["base"], strict=True) if b]
+        summary[name] = {**got, "ratio_median": statistics.median(ratios)}
+        print(
+            f"| {name} | {statistics.median(got['this']):,.0f} | "
+            f"{statistics.median(got['base']):,.0f} | {statistics.median(ratios):.2f} |"
+        )
+    (RESULTS / "compare.json").write_text(json.dumps({"base": args.base, **summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
