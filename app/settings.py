@@ -64,7 +64,9 @@ class Settings(BaseSettings):
         "per-student cache reloads once Redis is back.",
     )
     redis_repair_lookback: float = Field(
-        default=1.0,
+        # 0: a Redis that comes back keeps what it acknowledged, or comes back empty.
+        # docker-compose's Redis fsyncs its append-only file once a second: 1 there.
+        default=0.0,
         ge=0,
         description="Write-throughs this long before a Redis failure are repaired too (a Redis "
         "restarted from its append-only file or a promoted replica may lack them), s.",

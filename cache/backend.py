@@ -130,7 +130,7 @@ class CacheBackend:
         embedded: bool = False,
         cluster: bool = False,
         max_pending: int = 10_000,
-        lookback: float = 1.0,
+        lookback: float = 0.0,
     ) -> None:
         self.client = client
         self.cluster = cluster
@@ -378,7 +378,7 @@ def create_backend(
     prefix: str = "lmx:",
     cluster: bool = False,
     max_pending: int = 10_000,
-    lookback: float = 1.0,
+    lookback: float = 0.0,
 ) -> CacheBackend:
     """A backend on ``url``, or on an in-process fakeredis when ``url`` is None.
 
