@@ -15,10 +15,9 @@ from datetime import datetime
 import pymongo
 
 from app.db import Database
+from app.training.ports import ProgressLoader, ReadLoader, StudentProgress
 from app.training.progress import load_student_progress
 from app.training.queries import reads
-from cache.reads import ReadLoader
-from cache.student_progress import ProgressLoader, StudentProgress
 
 
 def read_loader(db: Database, *, wait: float) -> ReadLoader:
