@@ -21,7 +21,7 @@ from app.settings import Settings, get_settings
 from app.training.curriculum import LANGUAGES
 
 if TYPE_CHECKING:
-    from app.resources import Resources
+    from app.handles import Resources
 
 T = TypeVar("T")
 cli = typer.Typer(
@@ -262,8 +262,8 @@ def warm_cache(
 ) -> None:
     """Fill the shared (Redis) catalog cache, and active students' read sets and progress
     views (before a deploy, or after Redis came back empty)."""
-    from app.training.timefmt import utcnow
-    from app.training.warm import warm
+    from app.timefmt import utcnow
+    from app.warm import warm
 
     since = (
         None

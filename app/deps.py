@@ -12,11 +12,20 @@ import math
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.responses import Response
 
-from app.auth import Student, auth_headers, authenticate
-from app.errors import InvalidLanguage, NotModified, RateLimited
-from app.resources import Resources, resources_of
+from app.auth import Student, auth_headers, authenticate, refusal_without_client_id
+from app.errors import (
+    InvalidLanguage,
+    NotModified,
+    RateLimited,
+    client_id_missing,
+    error_response,
+    validation_error,
+)
+from app.handles import Resources, resources_of
 from app.responses import catalog_etag
 from app.training.curriculum import LANGUAGES, Language
 
@@ -36,7 +45,7 @@ async def current_student(
     res: Res,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     # Required in the OpenAPI document, as it is in fact; FastAPI's refusal of a missing one
-    # is answered with the auth code's 401 (app.errors), not a 422.
+    # is answered with the auth code's 401 (``request_refused``), not a 422.
     x_client_id: Annotated[str, Header(description="Must equal the token's `cid` claim.")],
 ) -> Student:
     """The student a request acts for; 401 unless token and client id both check out (and
@@ -51,6 +60,23 @@ async def current_student(
 
 
 CurrentStudent = Annotated[Student, Depends(current_student)]
+
+
+async def request_refused(request: Request, exc: Exception) -> Response:
+    """The handler of FastAPI's refusals: the 422 of ``app.errors``, except that a request
+    without ``X-Client-Id`` gets the auth code's 401."""
+    assert isinstance(exc, RequestValidationError)
+    if not client_id_missing(exc):
+        return await validation_error(request, exc)
+    # X-Client-Id is declared required (so generated clients always send it), which makes
+    # FastAPI refuse its absence before the auth dependency runs. Leaving it out is still
+    # the auth code's 401, whatever else is wrong with the request, as it always was.
+    refused = refusal_without_client_id(
+        resources_of(request.app).tokens,
+        query_names=request.query_params.keys(),
+        authorization=request.headers.get("authorization"),
+    )
+    return error_response(refused.status_code, refused.code, refused.detail, refused.headers)
 
 
 def language_or_400(language: str) -> Language:

@@ -6,11 +6,16 @@ upgrades them. Nothing here is pasted by hand.
 Each page is built once and served with a Content-Security-Policy naming what it loads:
 its own files, its inline bootstrap script by hash, the OpenAPI document; nobody may frame
 it. The policy is computed from the page FastAPI generates, so it follows upgrades.
+
+The OpenAPI document gets one example of each response shape (``app.training.examples``),
+attached here to the shape's schema.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI
@@ -19,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
 from app.security_headers import inline_script_hashes, page_headers
+from app.training.examples import EXAMPLES
 
 STATIC = Path(fastapi_offline.__file__).parent / "static"
 PREFIX = "/docs-static"
@@ -39,8 +45,36 @@ def _page(html: HTMLResponse) -> tuple[bytes, dict[str, str]]:
     return body, page_headers(f"script-src {scripts}; {_COMMON}")
 
 
+def _published(value: Any) -> Any:
+    """``value`` as the document publishes its schemas: keys sorted (pydantic), nulls left
+    out (FastAPI)."""
+    if isinstance(value, Mapping):
+        return {k: _published(value[k]) for k in sorted(value) if value[k] is not None}
+    if isinstance(value, list):
+        return [_published(item) for item in value]
+    return value
+
+
+def _attach_examples(app: FastAPI) -> None:
+    """Build the app's OpenAPI document with each shape's example in its schema."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().get("components", {}).get("schemas", {})
+            for name, schema in schemas.items():
+                example = EXAMPLES.get(name)
+                if example is not None:
+                    schema["example"] = _published(example)
+        return build()  # the document FastAPI keeps, examples attached
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_docs(app: FastAPI) -> None:
-    """Mount the doc pages' assets and serve ``/docs`` and ``/redoc`` from them."""
+    """Mount the doc pages' assets and serve ``/docs`` and ``/redoc`` from them; the OpenAPI
+    document carries the response shapes' examples."""
+    _attach_examples(app)
     app.mount(PREFIX, StaticFiles(directory=STATIC), name="docs-static")
     title = app.title
     openapi_url = app.openapi_url or "/openapi.json"

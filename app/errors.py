@@ -7,6 +7,7 @@ Service code raises these and never ``HTTPException``; every error body is
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, get_args
 
 import orjson
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 log = logging.getLogger(__name__)
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 SHED = Counter(
     "lumetrix_shed_requests_total",
     "Requests answered 503 because every MongoDB slot of the worker was busy.",
@@ -123,13 +125,6 @@ class RateLimited(DomainError):
     code: ErrorCode = "rate_limited"
 
 
-class Unavailable(DomainError):
-    """A dependency the answer needs is down."""
-
-    status_code = 503
-    code: ErrorCode = "service_unavailable"
-
-
 class NotModified(Exception):
     """The client's copy (``If-None-Match``) is current: answer 304 with no body."""
 
@@ -170,34 +165,17 @@ async def _not_modified(_: Request, exc: Exception) -> Response:
     return Response(status_code=304, headers={"ETag": exc.etag, "Cache-Control": "no-cache"})
 
 
-def _client_id_missing(exc: RequestValidationError) -> bool:
+def client_id_missing(exc: RequestValidationError) -> bool:
+    """Whether FastAPI refused the request for want of an ``X-Client-Id`` header."""
     return any(
         err.get("type") == "missing" and tuple(err.get("loc", ())) == ("header", "x-client-id")
         for err in exc.errors()
     )
 
 
-def _refusal_without_client_id(request: Request) -> DomainError:
-    """The auth code's own 401 for a request without ``X-Client-Id``."""
-    # Imported here: both modules raise this module's errors.
-    from app.auth import refusal_without_client_id
-    from app.resources import resources_of
-
-    return refusal_without_client_id(
-        resources_of(request.app).tokens,
-        query_names=request.query_params.keys(),
-        authorization=request.headers.get("authorization"),
-    )
-
-
-async def _validation(request: Request, exc: Exception) -> Response:
+async def validation_error(_: Request, exc: Exception) -> Response:
+    """The 422 of a request FastAPI refused (``RequestValidationError``)."""
     assert isinstance(exc, RequestValidationError)
-    if _client_id_missing(exc):
-        # X-Client-Id is declared required (so generated clients always send it), which makes
-        # FastAPI refuse its absence before the auth dependency runs. Leaving it out is still
-        # the auth code's 401, whatever else is wrong with the request, as it always was.
-        refused = _refusal_without_client_id(request)
-        return error_response(refused.status_code, refused.code, refused.detail, refused.headers)
     return error_response(422, "validation_error", _validation_detail(exc))
 
 
@@ -246,11 +224,13 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "internal error")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map domain, validation, HTTP and database errors to the error model."""
+def install_error_handlers(app: FastAPI, *, on_validation: Handler = validation_error) -> None:
+    """Map domain, validation, HTTP and database errors to the error model; FastAPI's
+    refusals go to ``on_validation`` (``app.deps.request_refused`` answers a missing
+    ``X-Client-Id`` with the auth code's 401)."""
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(NotModified, _not_modified)
-    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(PyMongoError, _mongo)
     app.add_exception_handler(Exception, _unexpected)

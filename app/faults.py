@@ -1,6 +1,7 @@
 """A test-only fault hook: the process kills itself (SIGKILL) at a named step of a
 mark-read or of the event publisher, so the crash-safety tests can check what a crash
-at that step leaves behind.
+at that step leaves behind. The event publisher's one step is ``events_published``: a batch
+streamed to Redis, not yet deleted from the outbox.
 
 ``LUMETRIX_TEST_CRASH_AT=<step>`` arms it; it is read once at import and ignored when
 ``LUMETRIX_ENV=production``. Unset, ``crash_point`` costs one comparison.
@@ -15,9 +16,6 @@ STEPS = ("progress_written", "stats_written", "events_written", "committed", "re
 """In order: the progress upserts sent (inside the transaction), the stats updates sent
 (still inside it), the events sent to the outbox (still inside it), the transaction
 committed, the Redis write-throughs done."""
-
-PUBLISH_STEPS = ("events_published",)
-"""Of the event publisher: a batch streamed to Redis, not yet deleted from the outbox."""
 
 _ARMED = (
     os.environ.get("LUMETRIX_TEST_CRASH_AT")

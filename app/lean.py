@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.auth import auth_headers, authenticate, bearer_token
 from app.deps import current_student, language_or_400, request_resources, valid_language
 from app.errors import DomainError
-from app.resources import resources_of
+from app.handles import resources_of
 
 _KNOWN = {current_student, request_resources, valid_language}
 LEAN = Counter("lumetrix_lean_requests_total", "Requests answered by the lean path.")

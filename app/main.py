@@ -15,7 +15,7 @@ from starlette_compress import CompressMiddleware
 
 from app import ops
 from app.console import install_console
-from app.deps import current_student
+from app.deps import current_student, request_refused
 from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.events.publisher import Publisher, PublishOptions, background_publisher
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     install_console(app)
-    install_error_handlers(app)
+    install_error_handlers(app, on_validation=request_refused)
     app.include_router(training_router, prefix="/training", dependencies=[Depends(current_student)])
     app.include_router(ops.router)
     templates = {

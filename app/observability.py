@@ -32,7 +32,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.security_headers import secured
-from cache.stale import close_mark, open_mark
+from app.stale import close_mark, open_mark
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

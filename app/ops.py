@@ -13,8 +13,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from app.deps import Res
 from app.errors import error_responses
+from app.handles import Resources
 from app.observability import metrics_payload
-from app.resources import Resources
 from app.responses import json_response
 from app.training import shapes
 from app.training.queries import meta

@@ -12,56 +12,34 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 
 from pymongo.errors import PyMongoError
-from starlette.applications import Starlette
 
 from app.auth import TokenVerifier
 from app.batching import GroupCommit
-from app.db import Database, MongoClient, create_client
+from app.db import create_client
 from app.embedded import EmbeddedMongo
+from app.handles import Resources
 from app.settings import Settings
 from app.shutdown import ShutdownBudget
 from app.supervisor import Supervisor
-from app.training.catalog_source import CatalogSource, MongoCatalog
+from app.training.catalog_source import MongoCatalog
 from app.training.curriculum import LANGUAGES
 from app.training.loaders import LoadGate, progress_loader, read_loader
-from app.training.mark_read import VisitCommitter, VisitWriter
+from app.training.mark_read import VisitWriter
 from app.training.queries import meta
 from app.training.repair import repair_visits
+from app.visit_batches import VisitCommitter
 from app.writer_sessions import WriterSessions
-from cache.backend import CacheBackend, create_backend
+from cache.backend import create_backend
 from cache.events import EventStream
 from cache.layer import build_layer
-from cache.leaderboard import BoardStore
 from cache.ratelimit import RateLimiter
-from cache.reads import ReadState
-from cache.student_progress import ProgressSource
 
 log = logging.getLogger("lumetrix")
 # The in-process fakeredis keeps the stream in this process's memory, which no consumer
 # elsewhere can read: keep only the newest events there.
 EMBEDDED_STREAM_MAXLEN = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Resources:
-    """The handles of one process (the app's, or a command's)."""
-
-    settings: Settings
-    client: MongoClient
-    db: Database
-    backend: CacheBackend
-    catalog: CatalogSource
-    reads: ReadState
-    progress: ProgressSource
-    boards: BoardStore
-    mark_read_limit: RateLimiter
-    visits: VisitWriter
-    sessions: WriterSessions
-    tokens: TokenVerifier
-    events: EventStream
 
 
 @contextmanager
@@ -186,11 +164,3 @@ async def open_resources(
             await budget.run("writer sessions", sessions.close(wait=budget.left()))
             await budget.run("redis client", backend.close())
             await budget.run("mongodb client", client.close())
-
-
-def resources_of(app: Starlette) -> Resources:
-    """The resources the app's lifespan opened."""
-    found = getattr(app.state, "resources", None)
-    if not isinstance(found, Resources):
-        raise RuntimeError("the app's resources are opened by its lifespan; it has not run")
-    return found

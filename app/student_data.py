@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from app.db import Database
+from app.timefmt import iso, utcnow
 from app.training.curriculum import LANGUAGES
 from app.training.leaderboard import boards_for
+from app.training.ports import Board, BoardStore, ProgressSource, ReadState
 from app.training.queries import reads, students
-from app.training.timefmt import iso, utcnow
 from cache.backend import CacheBackend
-from cache.leaderboard import Board, BoardStore
-from cache.reads import ReadState
 from cache.student_keys import forget_student_keys
-from cache.student_progress import ProgressSource
 
 
 def _plain(value: Any) -> Any:

@@ -35,9 +35,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from app.db import Database
+from app.timefmt import utcnow
 from app.training.queries import intents, meta
 from app.training.queries.intents import PendingVisit
-from app.training.timefmt import utcnow
 from app.writethroughs import WriteThroughs
 
 log = logging.getLogger("lumetrix")

@@ -17,10 +17,10 @@ import orjson
 from cachetools import TTLCache
 from pymongo.errors import ConnectionFailure
 
+from app.stale import mark_stale
 from cache.backend import CacheBackend
 from cache.metrics import CACHE_LOOKUPS, STALE_SERVED
 from cache.singleflight import SingleFlight
-from cache.stale import mark_stale
 
 T = TypeVar("T")
 # Bumped whenever the shape of a cached value changes, so a new release never reads what an

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from app.training.catalog_source import CatalogSource, Facets, Page, SampleDoc
 from app.training.curriculum import language_of
 from app.training.filters import SampleFilter, haystack, search_needle
+from app.training.ports import CatalogSource, Facets, Page, SampleDoc
 from cache.catalog import CatalogCache
 
 T = TypeVar("T")

@@ -14,17 +14,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.training.catalog_source import CatalogSource
-from app.training.repair import StaleCaches
+from app.training.ports import (
+    BoardStore,
+    CatalogSource,
+    ProgressLoader,
+    ProgressSource,
+    ReadLoader,
+    ReadState,
+    StaleCaches,
+)
 from cache.backend import CacheBackend
 from cache.catalog import CatalogCache
 from cache.catalog_source import CachedCatalog
-from cache.leaderboard import BoardStore, Leaderboards, MongoBoards, RedisBoards
+from cache.leaderboard import Leaderboards, MongoBoards, RedisBoards
 from cache.progress import ProgressSets
 from cache.progress_view import ProgressViews
-from cache.reads import CachedReads, MongoReads, ReadLoader, ReadState
+from cache.reads import CachedReads, MongoReads
 from cache.repairs import NamedRepairs, NothingKept
-from cache.student_progress import CachedProgress, MongoProgress, ProgressLoader, ProgressSource
+from cache.student_progress import CachedProgress, MongoProgress
 
 
 @dataclass(frozen=True, slots=True)

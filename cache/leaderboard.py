@@ -25,10 +25,10 @@ or Redis fails; ``MongoBoards`` always uses the snapshot (``LUMETRIX_CACHE=off``
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from app.training.ports import Board, BoardData, Snapshot, Standing
 from cache.backend import CacheBackend, Repair
 from cache.progress import BEGIN_LOAD
 from cache.singleflight import SingleFlight
@@ -84,34 +84,6 @@ if ttl < 0 then ttl = tonumber(ARGV[2]) end
 redis.call('PEXPIRE', KEYS[2], ttl)
 return removed
 """
-
-
-@dataclass(frozen=True, slots=True)
-class BoardData:
-    """A board computed from MongoDB: points per visible student, and every student who
-    opted out (what the board's marker holds)."""
-
-    points: dict[str, float]
-    opted_out: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class Board:
-    """One leaderboard: a language and a period instance, with its lifetime."""
-
-    language: str
-    period: str  # week | month | all
-    key: str  # e.g. 2026-W48, 2026-11, all
-    ttl_seconds: int
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """What a board says: the top entries and the caller's points and rank."""
-
-    top: list[tuple[str, float]]
-    my_points: float | None
-    my_rank: int | None
 
 
 class Leaderboards:
@@ -292,10 +264,6 @@ class Leaderboards:
         await self.backend.call(op)
 
 
-Snapshot = Callable[[], Awaitable[BoardData]]
-"""A board computed from MongoDB."""
-
-
 def standing_from(
     points: Mapping[str, float], student: str, limit: int, hidden_points: float | None = None
 ) -> Standing:
@@ -307,46 +275,6 @@ def standing_from(
     mine = hidden_points if hidden_points is not None else points.get(student)
     rank = None if mine is None else 1 + sum(1 for _, p in ranked if p > mine)
     return Standing(ranked[:limit], mine, rank)
-
-
-class BoardStore(Protocol):
-    """Leaderboards as the service sees them: always an answer."""
-
-    async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
-        """Count a first read's points on every board it belongs to."""
-        ...
-
-    async def standing(
-        self,
-        board: Board,
-        student: str,
-        limit: int,
-        snapshot: Snapshot,
-        *,
-        hidden_points: float | None = None,
-    ) -> Standing:
-        """Top ``limit`` and the student's points and rank (see ``standing_from``)."""
-        ...
-
-    async def remove(self, boards: Sequence[Board], student: str) -> None:
-        """Take an opted-out student off boards; no award racing the opt-out puts them
-        back."""
-        ...
-
-    async def readmit(self, boards: Sequence[Board], student: str) -> None:
-        """A student opted back in: awards count again, and the boards are rebuilt with all
-        their points."""
-        ...
-
-    async def invalidate(self, boards: Sequence[Board]) -> None:
-        """Forget what is kept of boards; their next standing comes from MongoDB."""
-        ...
-
-    async def forget(self, boards: Sequence[Board], student: str) -> list[str]:
-        """Take a deleted student off ``boards`` and every other board kept; the tags of
-        the boards that held them. Raises CacheUnavailable: a deletion must not pass
-        silently."""
-        ...
 
 
 class MongoBoards:

@@ -8,64 +8,16 @@ Callers never learn which happened: a Redis failure costs speed, never an answer
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
 
-from app.training.timefmt import from_ms, to_ms
+from app.timefmt import from_ms, to_ms
+from app.training.ports import ReadLoader, SetCheck
 from cache.metrics import CACHE_LOADS
 from cache.progress import ProgressSets
 from cache.singleflight import SingleFlight
 
 SET_LOADS = CACHE_LOADS.labels("read_set")
-
-
-class ReadLoader(Protocol):
-    """MongoDB's answer: first-read time per sample read (only ``sample_ids`` if given)."""
-
-    def __call__(
-        self, student: str, language: str, sample_ids: Sequence[str] | None = None
-    ) -> Awaitable[dict[str, datetime]]:
-        """Query ``sample_progress``."""
-        ...
-
-
-class SetCheck(enum.Enum):
-    """What ``check`` found for one read set."""
-
-    NOT_KEPT = "not kept"  # no set in Redis (not loaded, or no Redis): nothing can drift
-    SAME = "same"
-    REPAIRED = "repaired"  # it differed from MongoDB and was dropped
-    UNAVAILABLE = "unavailable"  # Redis failed
-
-
-class ReadState(Protocol):
-    """Read state per (student, language)."""
-
-    async def read_times(
-        self, student: str, language: str, sample_ids: Sequence[str]
-    ) -> dict[str, datetime]:
-        """First-read time of each of ``sample_ids`` the student has read."""
-        ...
-
-    async def all_reads(self, student: str, language: str) -> set[str]:
-        """Every sample id the student has read in ``language``."""
-        ...
-
-    async def record(self, student: str, language: str, sample_id: str, at: datetime) -> None:
-        """Write-through of a first read that MongoDB already holds."""
-        ...
-
-    async def check(self, student: str, language: str) -> SetCheck:
-        """Compare the kept set with MongoDB; drop it when it drifted."""
-        ...
-
-    async def forget(self, student: str, language: str) -> int:
-        """Drop what is kept of the student's reads (after MongoDB deleted them); return
-        how many keys went. Raises CacheUnavailable when Redis fails: a deletion must not
-        pass silently."""
-        ...
 
 
 class MongoReads:

@@ -1,11 +1,12 @@
-"""Repairs by name for the domain (``app.training.repair.StaleCaches``): the read sets,
+"""Repairs by name for the domain (``app.training.ports.StaleCaches``): the read sets,
 progress views and boards a lost write-through may have left short."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from cache.leaderboard import Board, Leaderboards
+from app.training.ports import Board
+from cache.leaderboard import Leaderboards
 from cache.progress import ProgressSets
 from cache.progress_view import ProgressViews
 

@@ -9,66 +9,15 @@ the given loader on a miss, and answers from MongoDB alone while Redis fails;
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
-from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Mapping
 
-from app.training.timefmt import from_ms, to_ms
+from app.timefmt import from_ms, to_ms
+from app.training.ports import ProgressLoader, StudentProgress, VisitNote
 from cache.metrics import CACHE_LOADS
 from cache.progress_view import ProgressViews, decode_fields, encode_fields
 from cache.singleflight import SingleFlight
 
 VIEW_LOADS = CACHE_LOADS.labels("progress_view")
-
-
-class StudentProgress(NamedTuple):
-    """A student's stats document (``recent`` holding one language's newest first reads,
-    with datetimes) and the progress documents of those reads, by sample id."""
-
-    stats: dict[str, Any]
-    details: dict[str, dict[str, Any]]
-
-
-class ProgressLoader(Protocol):
-    """MongoDB's answer: the stats document and the details of every language's recent
-    first reads."""
-
-    def __call__(self, student: str) -> Awaitable[StudentProgress]:
-        """Query ``student_stats`` and ``sample_progress``."""
-        ...
-
-
-class ProgressSource(Protocol):
-    """A student's progress as the services read and keep it."""
-
-    async def get(self, student: str, language: str) -> StudentProgress:
-        """Counters, preferences, streak buckets and the recent reads of ``language``."""
-        ...
-
-    async def record(
-        self, student: str, language: str, increments: Mapping[str, int], visit: VisitNote
-    ) -> None:
-        """Write-through of a visit MongoDB already holds."""
-        ...
-
-    async def invalidate(self, student: str) -> None:
-        """Forget what is kept after a change that is not a visit."""
-        ...
-
-    async def forget(self, student: str) -> int:
-        """Delete what is kept (raises CacheUnavailable when Redis fails)."""
-        ...
-
-
-class VisitNote(NamedTuple):
-    """What the view keeps of a visit beyond the counters."""
-
-    sample_id: str
-    first_read: bool
-    at: datetime
-    time_spent: int
-    chapter: Any
-    knowledge_area: Any
 
 
 class MongoProgress:

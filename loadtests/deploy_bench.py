@@ -66,9 +66,9 @@ from tqdm import tqdm
 from app.auth import mint_token
 from app.db import PROGRESS, STATS, create_client
 from app.embedded import EmbeddedMongo, free_port
+from app.timefmt import utcnow
 from app.training.filters import SampleFilter
 from app.training.queries import samples
-from app.training.timefmt import utcnow
 from loadtests.bench import RESULTS, _env, _serve_argv, _wait_healthy, ensure_catalog, server
 from loadtests.history import seed_history
 from tools import redis_servers

@@ -29,16 +29,16 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from app import visit_batches
 from app.db import OUTBOX, Database, create_client
 from app.embedded import EmbeddedMongo
 from app.events import outbox
 from app.events.publisher import Publisher, PublishOptions
 from app.events.schema import new_id, visit_events
-from app.training import mark_read
-from app.training.mark_read import VisitCommitter
+from app.timefmt import iso, utcnow
 from app.training.queries.meta import ensure_indexes
 from app.training.queries.reads import VisitWrite
-from app.training.timefmt import iso, utcnow
+from app.visit_batches import VisitCommitter
 from app.writer_sessions import WriterSessions
 from cache.backend import create_backend
 from cache.events import EventStream
@@ -148,13 +148,13 @@ def _visits(count: int, tag: str) -> list[VisitWrite]:
 @contextmanager
 def events_off() -> Iterator[None]:
     """Mark-read as it was before the events: no outbox insert, no visit-count read."""
-    saved = mark_read.outbox.add, mark_read.visit_counts
-    mark_read.outbox.add = _no_events  # type: ignore[assignment]
-    mark_read.visit_counts = _no_counts
+    saved = visit_batches.outbox.add, visit_batches.visit_counts
+    visit_batches.outbox.add = _no_events  # type: ignore[assignment]
+    visit_batches.visit_counts = _no_counts
     try:
         yield
     finally:
-        mark_read.outbox.add, mark_read.visit_counts = saved
+        visit_batches.outbox.add, visit_batches.visit_counts = saved
 
 
 ROUND = 10  # batches written in a row before switching between with and without

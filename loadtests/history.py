@@ -6,13 +6,13 @@ import functools
 from datetime import datetime, timedelta
 
 from app.db import Database
+from app.timefmt import utcnow
 from app.training.curriculum import FALLBACK_AREA
 from app.training.filters import SampleFilter
 from app.training.progress import load_student_progress
 from app.training.queries import reads as read_queries
 from app.training.queries import samples
 from app.training.reconcile import recompute_stats
-from app.training.timefmt import utcnow
 from cache.student_progress import MongoProgress
 
 

@@ -26,8 +26,8 @@ from pymongo.errors import AutoReconnect
 from app.auth import mint_token
 from app.db import META, SAMPLES, Database, create_client
 from app.embedded import EmbeddedMongo
+from app.handles import Resources, resources_of
 from app.main import create_app
-from app.resources import Resources, resources_of
 from app.seed import seed_demo
 from app.settings import Settings
 from cache.backend import CacheBackend, create_backend

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from app.db import SAMPLES, Database
-from app.training.catalog_source import CatalogSource, MongoCatalog
+from app.training.catalog_source import MongoCatalog
 from app.training.filters import SampleFilter
+from app.training.ports import CatalogSource
 from app.training.queries.meta import catalog_version
 from app.training.tables import chapter_table
 from cache.catalog import CatalogCache

@@ -144,7 +144,7 @@ def test_unreachable_database_is_one_line() -> None:
 async def test_warm_cache_loads_the_recently_active_students(
     mongo_url: str, mongo_client: Any, fresh_db: Any
 ) -> None:
-    from app.training.timefmt import utcnow
+    from app.timefmt import utcnow
     from tests.conftest import real_redis_url, unique_name
 
     now = utcnow()

@@ -27,7 +27,7 @@ from app.embedded import free_port
 from app.events import outbox
 from app.events.publisher import Publisher, PublishOptions
 from app.events.schema import POINTS_AWARDED, SAMPLE_READ, Event, event_of, stream_fields
-from app.training.timefmt import iso
+from app.timefmt import iso
 from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
 from examples.points_consumer import consume, points

@@ -81,9 +81,9 @@ async def test_one_batch_gives_each_read_its_own_total(
 async def test_a_conflict_outlasting_its_retries_is_a_503(
     mongo_url: str, catalog_db: str, monkeypatch: Any
 ) -> None:
-    from app.training import mark_read
+    from app import visit_batches
 
-    monkeypatch.setattr(mark_read, "CONFLICT_RETRY", 0.3)
+    monkeypatch.setattr(visit_batches, "CONFLICT_RETRY", 0.3)
     async with running_app(make_settings(mongo_url, catalog_db, "fakeredis")) as api:
         page = (await api.get("/training/samples", language="c", limit=2)).json()["data"]
         first, second = (s["sample_id"] for s in page)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from app.timefmt import utcnow
 from app.training import shapes
-from app.training.timefmt import utcnow
 from tests.conftest import Api, conforms, drop_database, small_catalog_app, unique_name
 from tests.test_cache import redis_outage
 
@@ -259,7 +259,7 @@ async def test_recompute_stats_rebuilds_what_mark_read_kept(api: Api) -> None:
 
 
 async def test_warm_up_preloads_recent_students(api: Api) -> None:
-    from app.training.warm import warm
+    from app.warm import warm
 
     [sample_id] = await _first_ids(api, "cpp", n=1, chapter=10)
     await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=10)

@@ -8,9 +8,9 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime
 
+from app.timefmt import utcnow
 from app.training.queries import reads as read_queries
 from app.training.queries.reads import upsert_read
-from app.training.timefmt import utcnow
 from cache.progress import ProgressSets
 from cache.reads import CachedReads
 from tests.conftest import Api

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.settings import Settings
-from app.training.mark_read import VisitCommitter, Written
+from app.timefmt import utcnow
+from app.training.mark_read import Written
 from app.training.queries import intents, meta
 from app.training.queries.reads import VisitWrite
-from app.training.timefmt import utcnow
+from app.visit_batches import VisitCommitter
 from app.writer_sessions import WriterSessions
 from cache.metrics import CACHE_LOADS, GLOBAL_INVALIDATIONS
 from tests.conftest import (

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from app.batching import GroupCommit
+from app.handles import resources_of
 from app.main import create_app
-from app.resources import resources_of
 from app.training.queries import meta
 from app.writer_sessions import WriterSessions
 from tests.conftest import Api, make_settings

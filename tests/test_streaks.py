@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.timefmt import quarter_of
 from app.training import shapes
 from app.training.names import pseudonym
-from app.training.streaks import ZONES, quarter_of, reads_per_day, streak, zone
+from app.training.streaks import ZONES, reads_per_day, streak, zone
 from tests.conftest import Api, conforms
 
 

@@ -19,15 +19,17 @@ from app.data_import import import_samples
 from app.db import PROGRESS, STATS, Database
 from app.student_data import delete_student, export_student
 from app.training.catalog_source import MongoCatalog
-from app.training.mark_read import mark_read, write_visits
+from app.training.mark_read import mark_read
+from app.training.ports import ProgressSource, ReadState
 from app.training.progress import load_student_progress
 from app.training.queries import reads as read_queries
+from app.visit_batches import write_visits
 from cache.backend import CacheBackend
 from cache.leaderboard import MongoBoards
 from cache.progress import ProgressSets
 from cache.progress_view import ProgressViews
-from cache.reads import CachedReads, MongoReads, ReadState
-from cache.student_progress import CachedProgress, MongoProgress, ProgressSource
+from cache.reads import CachedReads, MongoReads
+from cache.student_progress import CachedProgress, MongoProgress
 from tests.conftest import REDIS_BACKENDS, SECRET, backend_of, drop_backend, unique_name
 from tests.test_cli import ROOT, lumetrix
 from tests.test_data_import import db_env, jsonl, sample
@@ -193,7 +195,8 @@ async def test_delete_student_leaves_every_board_and_key(
     from datetime import UTC, datetime
 
     from app.training.leaderboard import boards_for
-    from cache.leaderboard import Board, BoardData, Leaderboards, RedisBoards
+    from app.training.ports import Board, BoardData
+    from cache.leaderboard import Leaderboards, RedisBoards
 
     student, other = unique_name("SIDHI"), unique_name("SIDHI")
     await _student_with_reads(fresh_db, tmp_path, student)

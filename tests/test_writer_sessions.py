@@ -71,6 +71,6 @@ def meta_now_plus(seconds: float) -> Any:
     """A moment ``seconds`` from now, as the registrations' clock reads it."""
     from datetime import timedelta
 
-    from app.training.timefmt import utcnow
+    from app.timefmt import utcnow
 
     return utcnow() + timedelta(seconds=seconds + 1)

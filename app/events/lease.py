@@ -21,7 +21,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.db import META, Database
-from app.training.timefmt import utcnow
+from app.timefmt import utcnow
 
 LEASE_ID = "events-publisher"
 

@@ -9,13 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.events.schema import Event, Totals, new_id, visit_events
-from app.training.queries.reads import VisitWrite
-from app.training.timefmt import iso
-
-
-def points_of(visit: VisitWrite) -> int:
-    """The points a first read of the visit's sample awards."""
-    return int(visit.sample.get("read_points", 1))
+from app.timefmt import iso
+from app.training.queries.reads import VisitWrite, points_of
 
 
 def batch_totals(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
-from app.training.catalog_source import CatalogSource, Page
 from app.training.curriculum import DIFFICULTIES, KNOWLEDGE_AREAS, LANGUAGES, TYPES, Language
 from app.training.filters import SampleFilter
+from app.training.ports import CatalogSource, Page, ReadState
 from app.training.read_state import with_read_state
 from app.training.shapes import (
     FiltersOut,
@@ -21,7 +21,6 @@ from app.training.shapes import (
     StatsOut,
 )
 from app.training.tables import area_table, chapter_table, stats_table
-from cache.reads import ReadState
 
 
 def pagination(found: Page) -> Pagination:

@@ -9,81 +9,16 @@ one a process uses is chosen once, when its resources are opened (``cache.layer`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 from app.db import Database
+from app.timefmt import iso, utcnow
 from app.training.filters import SampleFilter, search_query
+from app.training.ports import Facets, Page, SampleDoc
 from app.training.queries import meta
 from app.training.queries import samples as sample_queries
-from app.training.timefmt import iso, utcnow
 
 T = TypeVar("T")
-SampleDoc = dict[str, Any]
-"""A sample as stored (no ``_id``). Cached ones are shared: never mutate them."""
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a listing."""
-
-    items: Sequence[SampleDoc]
-    total: int
-    page: int
-    limit: int
-
-
-class Facets(TypedDict):
-    """A language's counts per (chapter, knowledge_area, type, difficulty), and when."""
-
-    as_of: str
-    rows: list[dict[str, Any]]
-
-
-class CatalogSource(Protocol):
-    """Read access to the catalog; every listing is in curriculum order."""
-
-    async def version(self) -> int:
-        """The catalog version this request works at (the ETag and cache key)."""
-        ...
-
-    async def samples(self, language: str, flt: SampleFilter) -> Sequence[SampleDoc]:
-        """Every sample of ``language`` passing ``flt``."""
-        ...
-
-    async def page(self, language: str, flt: SampleFilter, *, page: int, limit: int) -> Page:
-        """One page of ``samples(language, flt)``."""
-        ...
-
-    async def search(self, language: str, text: str, *, page: int, limit: int) -> Page:
-        """One page of the samples whose question or answer holds ``text`` literally."""
-        ...
-
-    async def sample(self, sample_id: str) -> SampleDoc | None:
-        """One sample by id, or None."""
-        ...
-
-    async def random(self, language: str, flt: SampleFilter, size: int) -> list[SampleDoc]:
-        """Up to ``size`` distinct random samples of ``language`` passing ``flt``."""
-        ...
-
-    async def facets(self, language: str) -> Facets:
-        """The language's facet counts."""
-        ...
-
-    async def derived(
-        self, language: str, name: str, build: Callable[[list[dict[str, Any]]], T]
-    ) -> T:
-        """``build(facet rows)``; a caching source keeps the result next to the facets."""
-        ...
-
-    async def language_totals(self) -> dict[str, int]:
-        """Sample count per language."""
-        ...
-
-    async def warm(self, languages: Iterable[str]) -> int:
-        """Load what the source keeps in memory for ``languages``; return how many."""
-        ...
 
 
 class MongoCatalog:

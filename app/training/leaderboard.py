@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from app.db import Database
+from app.timefmt import iso
 from app.training import names
 from app.training.curriculum import LANGUAGES, Language
+from app.training.ports import Board, BoardData, BoardStore
 from app.training.queries import reads, students
 from app.training.shapes import LeaderboardOut
-from app.training.timefmt import iso
-from cache.leaderboard import Board, BoardData, BoardStore
 
 Period = Literal["week", "month", "all"]
 

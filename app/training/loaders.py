@@ -21,10 +21,9 @@ import pymongo
 from pymongo.errors import WaitQueueTimeoutError
 
 from app.db import Database
+from app.training.ports import ProgressLoader, ReadLoader, StudentProgress
 from app.training.progress import load_student_progress
 from app.training.queries import reads
-from cache.reads import ReadLoader
-from cache.student_progress import ProgressLoader, StudentProgress
 
 
 class LoadGate:

@@ -8,14 +8,13 @@ from typing import Any
 
 from app.db import Database
 from app.errors import NameTaken
+from app.timefmt import utcnow
 from app.training import names
 from app.training.leaderboard import leave_boards, rejoin_boards
+from app.training.ports import BoardStore, ProgressSource
 from app.training.queries import students
 from app.training.shapes import PreferencesOut
 from app.training.streaks import zone
-from app.training.timefmt import utcnow
-from cache.leaderboard import BoardStore
-from cache.student_progress import ProgressSource
 
 
 class Keep(Enum):

@@ -15,8 +15,10 @@ from pymongo.errors import ConnectionFailure
 
 from app.db import Database
 from app.errors import NotFound
-from app.training.catalog_source import CatalogSource
+from app.stale import mark_stale
+from app.timefmt import iso, utcnow
 from app.training.curriculum import Language
+from app.training.ports import CatalogSource, ProgressSource, ReadState, StudentProgress
 from app.training.queries import reads as read_queries
 from app.training.queries import students
 from app.training.shapes import (
@@ -32,10 +34,6 @@ from app.training.shapes import (
 )
 from app.training.streaks import saved_zone, streak, zone
 from app.training.tables import area_table, chapter_table
-from app.training.timefmt import iso, utcnow
-from cache.reads import ReadState
-from cache.stale import mark_stale
-from cache.student_progress import ProgressSource, StudentProgress
 
 
 def _pct(part: int, whole: int) -> float:

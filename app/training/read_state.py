@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from app.training.catalog_source import SampleDoc
+from app.timefmt import iso
+from app.training.ports import ReadState, SampleDoc
 from app.training.shapes import ReadSample
-from app.training.timefmt import iso
-from cache.reads import ReadState
 
 
 def enrich(samples: Sequence[SampleDoc], reads: dict[str, datetime]) -> list[ReadSample]:

@@ -12,14 +12,12 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from app.training.catalog_source import CatalogSource, SampleDoc
 from app.training.curriculum import DIFFICULTIES, Language
 from app.training.filters import SampleFilter
+from app.training.ports import CatalogSource, ProgressSource, ReadState, SampleDoc
 from app.training.read_state import enrich, unread
 from app.training.shapes import NextOut, RandomOut
 from app.training.tables import chapter_table
-from cache.reads import ReadState
-from cache.student_progress import ProgressSource
 
 _LEVEL: dict[str, int] = {name: i for i, name in enumerate(DIFFICULTIES)}
 

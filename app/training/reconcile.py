@@ -10,11 +10,10 @@ from typing import Any
 from prometheus_client import Counter
 
 from app.db import Database
+from app.timefmt import utcnow
 from app.training.curriculum import LANGUAGES
+from app.training.ports import ProgressSource, ReadState, SetCheck
 from app.training.queries import reads, students
-from app.training.timefmt import utcnow
-from cache.reads import ReadState, SetCheck
-from cache.student_progress import ProgressSource
 
 DRIFT = Counter("lumetrix_drift_repaired_total", "Drift found and repaired by reconcile.", ["kind"])
 _DERIVED_ONLY = ("updated_at", "prefs")

@@ -5,24 +5,11 @@ and nothing else are invalidated, to reload from MongoDB on their next use."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Protocol
+from collections.abc import Sequence
 
 from app.training.leaderboard import boards_for
+from app.training.ports import StaleCaches
 from app.training.queries.intents import PendingVisit
-from cache.leaderboard import Board
-
-
-class StaleCaches(Protocol):
-    """What the cache layer offers for a repair by name."""
-
-    async def repair(
-        self, students: Collection[tuple[str, str]], boards: Collection[Board]
-    ) -> bool:
-        """Invalidate the read sets of these (student, language) pairs, those students'
-        progress views, and these boards; False when Redis could not be reached (the
-        backend then applies it once Redis answers again)."""
-        ...
 
 
 async def repair_visits(caches: StaleCaches, visits: Sequence[PendingVisit]) -> bool:

@@ -24,6 +24,7 @@ from app.deps import (
 )
 from app.errors import InvalidRequest, error_responses
 from app.responses import catalog_response, json_response, student_response
+from app.timefmt import utcnow
 from app.training import catalog, leaderboard, preferences, progress, recommend, shapes
 from app.training import mark_read as mark_read_service
 from app.training.bodies import PreferencesIn, StrictJsonRoute, TimeSpentIn
@@ -44,7 +45,6 @@ from app.training.params import (
     UnreadOnly,
 )
 from app.training.streaks import ZONES
-from app.training.timefmt import utcnow
 
 
 def operation_id(route: APIRoute) -> str:

@@ -2,35 +2,26 @@
 
 Services return these (mypy checks what they build), handlers serialise them with orjson
 (no per-request pydantic pass on the hot path), FastAPI renders them into the OpenAPI
-document, and ``app.training.examples`` holds one typed example of each, attached here.
+document, and ``app.training.examples`` holds one typed example of each, which the docs
+layer (``app.docs``) attaches to the document.
 Tests validate real responses against them with pydantic.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, WithJsonSchema, with_config
 from typing_extensions import TypedDict
 
 from app.training.curriculum import Difficulty, Language, SampleType
 
-
-def _attach_example(schema: dict[str, Any], cls: type) -> None:
-    """Put the shape's example from ``app.training.examples`` into its JSON schema."""
-    from app.training.examples import EXAMPLES  # examples import the shapes: load late
-
-    example = EXAMPLES.get(cls.__name__)
-    if example is not None:
-        schema["example"] = example
-
-
-SHAPE = ConfigDict(json_schema_extra=_attach_example)
+SHAPE = ConfigDict()
 # Samples may carry fields the API does not know about (imported data): pass them on.
-OPEN_SHAPE = ConfigDict(json_schema_extra=_attach_example, extra="allow")
+OPEN_SHAPE = ConfigDict(extra="allow")
 
 Success = Literal["success"]
-# Timestamps and dates travel as strings (formatted once, by app.training.timefmt); these
+# Timestamps and dates travel as strings (formatted once, by app.timefmt); these
 # aliases declare their formats, so generated clients parse them into date types.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 """An instant, ISO-8601 UTC with milliseconds and ``Z``, e.g. 2026-11-25T09:30:00.000Z."""

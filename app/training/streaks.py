@@ -15,9 +15,9 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import InvalidParameter
+from app.timefmt import QUARTER
 from app.training.shapes import Streak
 
-QUARTER = 900  # seconds
 # Every ``tz`` the API accepts, listed by GET /training/timezones: the names the tzdata
 # package ships, so a name is valid on every server. Not ``available_timezones()``, which
 # adds whatever the host's zoneinfo directory holds (``localtime``, on some ``posix/…``,
@@ -26,11 +26,6 @@ ZONES: tuple[str, ...] = tuple(
     sorted(set(files("tzdata").joinpath("zones").read_text().split()) - {"Factory"})
 )
 _ZONE_SET = frozenset(ZONES)
-
-
-def quarter_of(moment: datetime) -> str:
-    """The bucket key of an instant: index of its UTC quarter hour since the epoch."""
-    return str(int(moment.timestamp()) // QUARTER)
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -15,7 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from app.db import PROGRESS, Database
-from app.training.streaks import quarter_of
+from app.timefmt import quarter_of
 
 RECENT = 10  # first reads kept per language in the stats document, for recent activity
 DUPLICATE_KEY = 11000
@@ -73,6 +73,11 @@ class VisitWrite(NamedTuple):
     knowledge_area: str
     time_spent: int
     now: datetime
+
+
+def points_of(visit: VisitWrite) -> int:
+    """The points a first read of the visit's sample awards."""
+    return int(visit.sample.get("read_points", 1))
 
 
 async def upsert_reads(

@@ -12,9 +12,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from app.db import STATS, Database
+from app.timefmt import quarter_of
 from app.training.queries.meta import DISPLAY_NAME_INDEX
 from app.training.queries.reads import DUPLICATE_KEY, RECENT
-from app.training.streaks import quarter_of
 
 
 def visit_update(

@@ -12,12 +12,10 @@ from datetime import datetime
 from tqdm import tqdm
 
 from app.db import Database
-from app.training.catalog_source import CatalogSource
 from app.training.curriculum import LANGUAGES
+from app.training.ports import CatalogSource, ProgressSource, ReadState
 from app.training.queries import reads as read_queries
 from cache.metrics import CACHE_LOADS
-from cache.reads import ReadState
-from cache.student_progress import ProgressSource
 
 CONCURRENCY = 8  # loads at once: the worker's MongoDB slots, no more
 

@@ -1,4 +1,5 @@
-"""Time helpers: aware UTC datetimes at MongoDB's millisecond precision, ISO-8601 out."""
+"""Time helpers: aware UTC datetimes at MongoDB's millisecond precision, ISO-8601 out, and
+the quarter-hour buckets of first reads (``app.training.streaks``)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,11 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:  # a naive value from an old writer is UTC by convention
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+QUARTER = 900  # seconds
+
+
+def quarter_of(moment: datetime) -> str:
+    """The bucket key of an instant: index of its UTC quarter hour since the epoch."""
+    return str(int(moment.timestamp()) // QUARTER)
