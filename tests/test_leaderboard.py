@@ -358,12 +358,17 @@ async def test_one_name_twenty_times_at_once_is_given_once(api: Api) -> None:
     tail = api.student[-6:].replace("0", "x").replace("1", "y")
     forms = [f"Emma {tail}", f"Ernrna {tail}", f"EMMA {tail}", f"emma {tail}"]
     students = [f"{api.student}_{i}" for i in range(20)]
-    results = await asyncio.gather(
-        *(
-            _set_name(api, s, {"display_name": forms[i % len(forms)]})
-            for i, s in enumerate(students)
-        )
-    )
+
+    async def claim(i: int, student: str) -> Any:
+        # A 503 (shed on a busy machine, nothing written) is retried, as a client would.
+        for _ in range(20):
+            res = await _set_name(api, student, {"display_name": forms[i % len(forms)]})
+            if res.status_code != 503:
+                return res
+            await asyncio.sleep(0.05)
+        return res
+
+    results = await asyncio.gather(*(claim(i, s) for i, s in enumerate(students)))
     codes = sorted(r.status_code for r in results)
     assert codes == [200] + [409] * 19, [r.text for r in results if r.status_code != 409]
 
