@@ -63,11 +63,14 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 90)
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    """Run a server process until the block ends; yield its base URL."""
+def server(
+    argv: list[str], env: dict[str, str], port: int, cwd: Path | None = None
+) -> Iterator[str]:
+    """Run a server process (in ``cwd``: another checkout) until the block ends; yield
+    its base URL."""
     base = f"http://127.0.0.1:{port}"
     log = open(RESULTS / f"server-{port}.log", "wb")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(base, proc)
         yield base

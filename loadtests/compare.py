@@ -22,13 +22,12 @@ import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 from app.embedded import EmbeddedMongo, free_port
 from app.settings import DEV_JWT_SECRET
-from loadtests.bench import RESULTS, _env, _wait_healthy, prepare, scenarios
+from loadtests.bench import RESULTS, _env, prepare, scenarios, server
 from loadtests.loadgen import run_load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,23 +49,12 @@ def checkout(rev: str) -> Path:
     return python
 
 
-@contextmanager
-def serving(python: Path, cwd: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """One ``lumetrix serve`` worker of the checkout at ``cwd``; its base URL."""
+def serving(python: Path, cwd: Path, env: dict[str, str]) -> AbstractContextManager[str]:
+    """One ``lumetrix serve`` worker of the checkout at ``cwd`` (its own directory first on
+    the import path, so it runs its own code)."""
     port = free_port()
     argv = [str(python), "-c", "from app.cli import main; main()", "serve", "--port", str(port)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(base, proc)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    return server(argv, env, port, cwd=cwd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
                         REDIS_PREFIX="lmxcmp:this:",
                         MARK_READ_RATE="0",
                     ),
-                    RESULTS / "compare-this.log",
                 )
             ),
             "base": stack.enter_context(
@@ -112,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
                         REDIS_PREFIX="lmxcmp:base:",
                         MARK_READ_RATE="0",
                     ),
-                    RESULTS / "compare-base.log",
                 )
             ),
         }
@@ -124,16 +110,16 @@ def main(argv: list[str] | None = None) -> int:
                 order = ("this", "base") if round_ % 2 == 0 else ("base", "this")
                 for which in order:
                     run_load(bases[which], requests, connections=args.concurrency, seconds=1)
-                    got = run_load(
+                    result = run_load(
                         bases[which], requests, connections=args.concurrency, seconds=args.seconds
                     )
-                    rows[name][which].append(got.rps)
+                    rows[name][which].append(result.rps)
                     print(
-                        f"round {round_ + 1} {name} {which}: {got.rps:,.0f} req/s, "
-                        f"p99 {got.p99_ms:.1f} ms",
+                        f"round {round_ + 1} {name} {which}: {result.rps:,.0f} req/s, "
+                        f"p99 {result.p99_ms:.1f} ms",
                         flush=True,
                     )
-    summary = {}
+    summary: dict[str, dict[str, object]] = {}
     print(
         f"\n| scenario | this req/s (median) | {args.base} req/s (median) "
         "| this / base (median of rounds) |"
