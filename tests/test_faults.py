@@ -140,27 +140,39 @@ async def test_hung_redis_costs_a_request_at_most_a_timeout(api: Api) -> None:
 async def test_every_acknowledged_read_survives_kill_9(
     own_mongo: EmbeddedMongo, redis_kind: str
 ) -> None:
+    # The database is killed while ten writers are mid-stream: the reads acknowledged just
+    # before the kill are the ones a commit not yet on disk would lose (killing it after
+    # the app had stopped gave the journal time to reach the disk anyway).
     settings = make_settings(own_mongo.url, "lmx", redis_kind, mongo_timeout_ms=2000)
     acked: list[str] = []
+    killed = asyncio.Event()
+    port = own_mongo.port
     async with running_app(settings) as api:
 
         async def reader(ids: list[str]) -> None:
             for sample_id in ids:
+                if killed.is_set():
+                    return
                 res = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=3)
                 # Ten writers of one student conflict; on a loaded machine a conflict can
                 # outlast the retry window: a 503 (nothing written), which clients retry.
-                while res.status_code == 503:
+                while res.status_code == 503 and not killed.is_set():
                     await asyncio.sleep(0.2)
                     res = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=3)
                 if res.status_code == 200 and res.json()["is_first_read"]:
                     acked.append(sample_id)
+                    if len(acked) == 300 and not killed.is_set():
+                        # At once, the other writers' batches being committed and
+                        # flushed: this commit's journal record is the newest there is.
+                        own_mongo.kill()
+                        killed.set()
 
         ids = [s["sample_id"] for s in c_samples(1000)]
-        await asyncio.gather(*[reader(ids[i::10]) for i in range(10)])
+        await asyncio.wait_for(asyncio.gather(*(reader(ids[i::10]) for i in range(10))), 180)
+        assert killed.is_set()
         student = api.student
-    assert len(acked) == 1000
-    port = own_mongo.port
-    own_mongo.kill()
+        # Checked before this app, or any sweeper of it, meets the restarted database.
+    assert 300 <= len(acked) < 1000, len(acked)
     own_mongo.start(port=port)
     client = create_client(own_mongo.url, timeout_ms=10_000)
     try:
@@ -168,9 +180,12 @@ async def test_every_acknowledged_read_survives_kill_9(
             d["sample_id"]
             async for d in client["lmx"][PROGRESS].find({"sidhi_id": student}, {"sample_id": 1})
         }
-        assert found == set(acked)
+        lost = set(acked) - found
+        assert not lost, f"{len(lost)} of {len(acked)} acknowledged reads lost"
+        # Reads the kill cut off may have committed unacknowledged; the total agrees
+        # with what is there (one point each, in the same transaction).
         stats = await client["lmx"][STATS].find_one({"_id": student})
-        assert stats["total_points"] == 1000
+        assert stats["total_points"] == len(found)
     finally:
         await client.close()
 
