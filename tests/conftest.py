@@ -32,6 +32,7 @@ from app.seed import seed_demo
 from app.settings import Settings
 from cache.backend import CacheBackend, create_backend
 from migrations.add_language_to_samples import migrate
+from tests.factories import make_sample
 from tests.live import chromium, live_server
 from tools import redis_servers
 
@@ -317,18 +318,14 @@ async def small_catalog_db(mongo_client: Any, samples: int) -> str:
     db = mongo_client[name]
     await db[SAMPLES].insert_many(
         [
-            {
-                "sample_id": f"c_ch1_q_{i:06d}",
-                "chapter": 1 + i // 10,
-                "type": "mcq",
-                "difficulty": ["easy", "medium", "hard"][i % 3],
-                "question": f"q{i}",
-                "answer": "a",
-                "language": "c",
-                "knowledge_area": "basics" if i < 10 else "control_flow",
-                "read_points": 1 + i % 2,
-                "tags": [],
-            }
+            make_sample(
+                sample_id=f"c_ch1_q_{i:06d}",
+                chapter=1 + i // 10,
+                difficulty=["easy", "medium", "hard"][i % 3],
+                question=f"q{i}",
+                knowledge_area="basics" if i < 10 else "control_flow",
+                read_points=1 + i % 2,
+            )
             for i in range(samples)
         ]
     )
@@ -374,17 +371,6 @@ def browser() -> Iterator[Any]:
 def c_samples(n: int) -> list[dict[str, Any]]:
     """``n`` migrated C samples over ten chapters, one point each."""
     return [
-        {
-            "sample_id": f"c_ch{1 + i % 10}_q_{i:06d}",
-            "chapter": 1 + i % 10,
-            "type": "mcq",
-            "difficulty": "easy",
-            "question": f"q{i}",
-            "answer": "a",
-            "language": "c",
-            "knowledge_area": "basics",
-            "read_points": 1,
-            "tags": [],
-        }
+        make_sample(sample_id=f"c_ch{1 + i % 10}_q_{i:06d}", chapter=1 + i % 10, question=f"q{i}")
         for i in range(n)
     ]

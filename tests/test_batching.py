@@ -66,3 +66,17 @@ async def test_a_cancelled_caller_does_not_cancel_the_write() -> None:
         await task
     await batcher.close()
     assert flush.batches == [[7]]
+
+
+async def test_a_full_batch_is_flushed_without_waiting_out_the_window() -> None:
+    flush = Recorder()
+    # A window far longer than the test may take: only "the batch is full" can flush it.
+    batcher = GroupCommit(flush, window=60.0, max_size=4)
+    first = asyncio.create_task(batcher.submit(0))
+    await asyncio.sleep(0.01)  # the collector now waits for more, up to the window
+    assert flush.batches == []
+    rest = await asyncio.wait_for(
+        asyncio.gather(*(batcher.submit(i) for i in range(1, 4))), timeout=10
+    )
+    assert [await first, *rest] == [0, 10, 20, 30]
+    assert flush.batches == [[0, 1, 2, 3]]

@@ -9,6 +9,7 @@ from app.training.curriculum import LANGUAGES
 from app.training.queries.meta import bump_catalog_version
 from cache.progress import SENTINEL
 from tests.conftest import Api, drop_database, make_settings, running_app, unique_name
+from tests.factories import make_sample
 from tools.redis_servers import client_at
 
 
@@ -50,21 +51,7 @@ async def test_catalog_version_bump_invalidates_counts(
     name = unique_name("lmx_test_bump")
     db = mongo_client[name]  # type: ignore[index]
     await db["training_samples_filtered"].insert_many(
-        [
-            {
-                "sample_id": f"c_ch1_q_{i:06d}",
-                "chapter": 1,
-                "type": "mcq",
-                "difficulty": "easy",
-                "question": "q",
-                "answer": "a",
-                "language": "c",
-                "knowledge_area": "basics",
-                "read_points": 1,
-                "tags": [],
-            }
-            for i in range(3)
-        ]
+        [make_sample(sample_id=f"c_ch1_q_{i:06d}") for i in range(3)]
     )
     try:
         async with running_app(make_settings(mongo_url, name, redis_kind)) as api:
@@ -73,18 +60,7 @@ async def test_catalog_version_bump_invalidates_counts(
                 "total"
             ] == 3
             await db["training_samples_filtered"].insert_one(
-                {
-                    "sample_id": "c_ch2_q_000099",
-                    "chapter": 2,
-                    "type": "mcq",
-                    "difficulty": "easy",
-                    "question": "q",
-                    "answer": "a",
-                    "language": "c",
-                    "knowledge_area": "control_flow",
-                    "read_points": 1,
-                    "tags": [],
-                }
+                make_sample(sample_id="c_ch2_q_000099", chapter=2, knowledge_area="control_flow")
             )
             # Without a bump the cached counts stand (that is what the cache is for) ...
             assert (await api.get("/training/stats", language="c")).json()["total_samples"] == 3

@@ -13,6 +13,7 @@ from app.db import SAMPLES
 from app.training import shapes
 from app.training.curriculum import KNOWLEDGE_AREAS
 from tests.conftest import Api, conforms, drop_database, make_settings, running_app, unique_name
+from tests.factories import make_sample
 
 
 @pytest.fixture
@@ -266,18 +267,7 @@ async def search_api(mongo_url: str, mongo_client: Any, cache_mode: tuple[str, s
     name = unique_name("lmx_test_search")
     await mongo_client[name][SAMPLES].insert_many(
         [
-            {
-                "sample_id": sample_id,
-                "chapter": 1,
-                "type": "theory",
-                "difficulty": "easy",
-                "question": question,
-                "answer": answer,
-                "language": "c",
-                "knowledge_area": "basics",
-                "read_points": 1,
-                "tags": [],
-            }
+            make_sample(sample_id=sample_id, type="theory", question=question, answer=answer)
             for sample_id, (question, answer) in SEARCH_TEXTS.items()
         ]
     )

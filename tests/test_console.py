@@ -18,6 +18,7 @@ from app.console import STATIC
 from app.db import SAMPLES
 from app.training.names import pseudonym
 from tests.conftest import SECRET, make_settings, unique_name
+from tests.factories import make_sample
 from tests.live import live_server
 
 WAIT = 30
@@ -141,18 +142,7 @@ HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 async def hostile_db(fresh_db: Any) -> str:
     """A catalog of its own whose one sample's text is markup meant to run script."""
     await fresh_db[SAMPLES].insert_one(
-        {
-            "sample_id": "c_ch1_q_000001",
-            "chapter": 1,
-            "type": "program",
-            "difficulty": "easy",
-            "question": "Q " + HOSTILE,
-            "answer": "A " + HOSTILE,
-            "language": "c",
-            "knowledge_area": "basics",
-            "read_points": 1,
-            "tags": [],
-        }
+        make_sample(type="program", question="Q " + HOSTILE, answer="A " + HOSTILE)
     )
     return str(fresh_db.name)
 

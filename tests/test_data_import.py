@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from app.data_import import DataFileError, SampleRecord, import_samples, read_records
 from app.db import SAMPLES, Database
 from app.training.queries.meta import catalog_version
+from tests.factories import make_raw_sample
 from tests.test_cli import lumetrix
 
 OID = "65a1b2c3d4e5f60718293a4b"
@@ -20,15 +21,10 @@ OID = "65a1b2c3d4e5f60718293a4b"
 
 def sample(sample_id: str = "c_ch1_q_900001", **fields: Any) -> dict[str, Any]:
     """A valid pre-migration record (what mongoexport of the demo catalog gives)."""
-    return {
-        "sample_id": sample_id,
-        "chapter": 1,
-        "type": "program",
-        "difficulty": "easy",
-        "question": "Print hello.",
-        "answer": 'puts("hello");',
-        **fields,
-    }
+    return make_raw_sample(
+        sample_id=sample_id,
+        **({"question": "Print hello.", "answer": 'puts("hello");'} | fields),
+    )
 
 
 def jsonl(path: Path, lines: list[Any]) -> Path:

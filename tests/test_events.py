@@ -22,9 +22,10 @@ import orjson
 import pytest
 from bson import ObjectId
 
-from app.db import OUTBOX, PROGRESS, SAMPLES, STATS, Database
+from app.db import META, OUTBOX, PROGRESS, SAMPLES, STATS, Database
 from app.embedded import free_port
 from app.events import outbox
+from app.events.lease import LEASE_ID, Lease
 from app.events.publisher import Publisher, PublishOptions
 from app.events.schema import POINTS_AWARDED, SAMPLE_READ, Event, event_of, stream_fields
 from app.timefmt import iso
@@ -320,6 +321,38 @@ async def test_the_lease_lets_one_publisher_at_a_time(
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert [fields["event_id"] for _, fields in await stream.range_from()] == ids + more
+
+
+async def test_a_holder_renews_its_lease_every_third_of_its_length(
+    db: Database, fake_backend: CacheBackend
+) -> None:
+    publisher = Publisher(db, _stream(fake_backend), FAST, owner="holder")
+
+    async def until() -> Any:
+        doc = await db[META].find_one({"_id": LEASE_ID})
+        assert doc is not None and doc["owner"] == "holder"
+        return doc["until"]
+
+    assert await publisher._hold()
+    taken = await until()
+    # Asked again before a third of the lease has gone: held, no write.
+    assert await publisher._hold() and await until() == taken
+    # Past a third (well before the lease ends): renewed, so a holder that keeps working
+    # never lets its lease run out between two renewals.
+    await asyncio.sleep(FAST.lease_seconds / 3 + 0.15)
+    assert await publisher._hold()
+    assert await until() > taken
+    assert not await Lease(db, seconds=FAST.lease_seconds, owner="rival").acquire()
+
+
+async def test_removing_streamed_batches_deletes_every_id_across_slices(db: Database) -> None:
+    # Two full delete slices and a part of a third: no id at a slice's edge is left behind.
+    ids = [f"batch-{i:04d}" for i in range(2 * outbox.DELETE_SLICE + 5)]
+    for i, batch in enumerate(ids):
+        await outbox.add(db, {"_id": batch, "events": [{"event_id": f"e{i}"}]})
+    assert await outbox.count(db) == len(ids)
+    assert await outbox.remove(db, ids) == len(ids)
+    assert await outbox.count(db) == 0
 
 
 async def test_with_redis_away_the_publisher_keeps_the_outbox_and_waits(

@@ -45,6 +45,13 @@ async def test_mongodb_down_serves_cached_reads_stale_and_recovers(
         assert stale.status_code == 200 and stale.json() == fresh.json()
         assert stale.headers["warning"] == '110 - "Response is Stale"'
         assert stale.headers["x-stale-as-of"].endswith("Z")
+        # The next answers come inside the catalog's retry window (it does not ask the
+        # database again for a second): served from memory, and still marked stale.
+        for _ in range(2):
+            again = await api.get("/training/samples", language="c", limit=2)
+            assert again.status_code == 200 and again.json() == fresh.json()
+            assert again.headers["warning"] == '110 - "Response is Stale"'
+            assert again.headers["x-stale-as-of"] == stale.headers["x-stale-as-of"]
         res = await api.post("/training/samples/c_ch1_q_000000/mark-read", time_spent=5)
         assert res.status_code == 503 and res.headers["retry-after"] == "1"
         assert res.json() == {
@@ -133,27 +140,53 @@ async def test_hung_redis_costs_a_request_at_most_a_timeout(api: Api) -> None:
 async def test_every_acknowledged_read_survives_kill_9(
     own_mongo: EmbeddedMongo, redis_kind: str
 ) -> None:
+    # Ten writers of one student mark samples read; the database is killed the moment a
+    # batch commit takes the committed reads to 300 (before its callers hear their 200,
+    # other batches in flight), restarted, and must hold every acknowledged read. Killed
+    # after the app had stopped, the journal had time to reach the disk anyway, and the
+    # test passed without the journal flush; killed here, that lost the batch each time.
     settings = make_settings(own_mongo.url, "lmx", redis_kind, mongo_timeout_ms=2000)
     acked: list[str] = []
+    killed = asyncio.Event()
+    port = own_mongo.port
     async with running_app(settings) as api:
+        batcher: Any = api.resources.visits  # the group commit in front of the committer
+        commit = batcher.flush
+        committed = 0
+
+        async def commit_then_kill(visits: Any) -> Any:
+            nonlocal committed
+            out = await commit(visits)
+            committed += len(visits)
+            if committed >= 300 and not killed.is_set():
+                # Written and flushed as far as the app knows; its callers are answered
+                # 200 after this returns. Killed at once, before other work can happen
+                # to carry the journal to disk.
+                own_mongo.kill()
+                killed.set()
+            return out
+
+        batcher.flush = commit_then_kill
 
         async def reader(ids: list[str]) -> None:
             for sample_id in ids:
+                if killed.is_set():
+                    return
                 res = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=3)
                 # Ten writers of one student conflict; on a loaded machine a conflict can
                 # outlast the retry window: a 503 (nothing written), which clients retry.
-                while res.status_code == 503:
+                while res.status_code == 503 and not killed.is_set():
                     await asyncio.sleep(0.2)
                     res = await api.post(f"/training/samples/{sample_id}/mark-read", time_spent=3)
                 if res.status_code == 200 and res.json()["is_first_read"]:
                     acked.append(sample_id)
 
         ids = [s["sample_id"] for s in c_samples(1000)]
-        await asyncio.gather(*[reader(ids[i::10]) for i in range(10)])
+        await asyncio.wait_for(asyncio.gather(*(reader(ids[i::10]) for i in range(10))), 180)
+        assert killed.is_set()
         student = api.student
-    assert len(acked) == 1000
-    port = own_mongo.port
-    own_mongo.kill()
+        # Checked before this app, or any sweeper of it, meets the restarted database.
+    assert 250 <= len(acked) < 1000, len(acked)
     own_mongo.start(port=port)
     client = create_client(own_mongo.url, timeout_ms=10_000)
     try:
@@ -161,9 +194,12 @@ async def test_every_acknowledged_read_survives_kill_9(
             d["sample_id"]
             async for d in client["lmx"][PROGRESS].find({"sidhi_id": student}, {"sample_id": 1})
         }
-        assert found == set(acked)
+        lost = set(acked) - found
+        assert not lost, f"{len(lost)} of {len(acked)} acknowledged reads lost"
+        # Reads the kill cut off may have committed unacknowledged; the total agrees
+        # with what is there (one point each, in the same transaction).
         stats = await client["lmx"][STATS].find_one({"_id": student})
-        assert stats["total_points"] == 1000
+        assert stats["total_points"] == len(found)
     finally:
         await client.close()
 

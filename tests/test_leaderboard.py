@@ -99,6 +99,40 @@ async def test_leaderboard_ranks_under_concurrent_awards(
         await drop_database(mongo_client, name)
 
 
+async def test_tied_students_share_a_rank_and_the_next_skips(
+    mongo_url: str, mongo_client: Any, redis_kind: str
+) -> None:
+    # Samples alternate 1 and 2 points: 6, 3, 3 and 1 points give ranks 1, 2, 2, 4.
+    reads = {"TIE_A": [0, 1, 2, 3], "TIE_B": [0, 1], "TIE_C": [2, 3], "TIE_D": [4]}
+    app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 10)
+    try:
+        async with app_cm as api:
+            for student, samples in reads.items():
+                for j in samples:
+                    res = await api.post(
+                        f"/training/samples/c_ch1_q_{j:06d}/mark-read",
+                        student=student,
+                        time_spent=5,
+                    )
+                    assert res.status_code == 200, res.text
+            body = (
+                await api.get("/training/leaderboard", student="TIE_D", language="c", period="all")
+            ).json()
+            assert [(e["rank"], e["points"]) for e in body["top"]] == [
+                (1, 6),
+                (2, 3),
+                (2, 3),
+                (4, 1),
+            ]
+            assert (body["me"]["rank"], body["me"]["points"]) == (4, 1)
+            tied = (
+                await api.get("/training/leaderboard", student="TIE_C", language="c", period="all")
+            ).json()
+            assert tied["me"]["rank"] == 2
+    finally:
+        await drop_database(mongo_client, name)
+
+
 async def test_leaderboard_opt_out(mongo_url: str, mongo_client: Any, redis_kind: str) -> None:
     app_cm, name = await small_catalog_app(mongo_url, mongo_client, redis_kind, 6)
     try:

@@ -437,6 +437,43 @@ async def test_a_header_block_in_one_write_counts_whole(server: Server, size: in
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
 
 
+async def test_many_small_headers_count_together(server: Server) -> None:
+    # Twenty 1 kB headers in one write: each is far under the limit, their sum over it.
+    headers = b"".join(b"X-Part-%d: " % i + b"a" * 1000 + b"\r\n" for i in range(20))
+    answer = await _one_write(
+        server.port,
+        b"GET /health HTTP/1.1\r\nHost: test\r\n" + headers + b"Connection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    # The same headers, fewer of them, under the limit: served.
+    answer = await _one_write(
+        server.port,
+        b"GET /health HTTP/1.1\r\nHost: test\r\n"
+        + headers[: 10 * 1012]
+        + b"Connection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+
+
+async def test_an_unfinished_header_arriving_in_pieces_counts_every_piece(
+    server: Server,
+) -> None:
+    # 24 kB of one header in 1 kB reads, never finished: the parser holds it, and the
+    # pieces together pass the limit, so it is refused at once (not left to the deadline).
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Big: ")
+    try:
+        for _ in range(24):
+            writer.write(b"a" * 1024)
+            await writer.drain()
+            await asyncio.sleep(0.01)  # one read each
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    answer = await _read_until_closed(reader, SLACK)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+
+
 async def test_idle_and_slow_connections_take_no_request_slots(server: Server) -> None:
     # Three times the worker's request slots of idle sockets, and as many whose headers crawl.
     idle = [

@@ -8,18 +8,17 @@ from typing import Any
 from app.db import PROGRESS, SAMPLES, STATS
 from app.training.queries.meta import bump_catalog_version
 from tests.conftest import drop_database, make_settings, running_app, unique_name
+from tests.factories import make_sample
 
-NO_AREA = {
-    "sample_id": "c_ch42_q_000001",
-    "chapter": 42,
-    "type": "program",
-    "difficulty": "easy",
-    "question": "Print 42.",
-    "answer": 'printf("42");',
-    "language": "c",
-    "read_points": 1,
-    "tags": [],
-}
+# A sample the migration left without a knowledge area.
+NO_AREA = make_sample(
+    sample_id="c_ch42_q_000001",
+    chapter=42,
+    type="program",
+    question="Print 42.",
+    answer='printf("42");',
+)
+del NO_AREA["knowledge_area"]
 
 
 async def test_a_read_never_changes_the_workers_cached_sample(

@@ -8,18 +8,11 @@ from app.db import SAMPLES
 from app.training.curriculum import KNOWLEDGE_AREAS
 from app.training.queries.meta import catalog_version
 from migrations.add_language_to_samples import exit_code, migrate
+from tests.factories import make_raw_sample
 
 
 def _doc(sample_id: str, chapter: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "sample_id": sample_id,
-        "chapter": chapter,
-        "type": "program",
-        "difficulty": "easy",
-        "question": "q",
-        "answer": "a",
-        **extra,
-    }
+    return make_raw_sample(sample_id=sample_id, chapter=chapter, **extra)
 
 
 async def test_adds_fields_from_the_maps(fresh_db: Any) -> None:

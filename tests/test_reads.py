@@ -79,3 +79,19 @@ async def test_a_request_joining_a_load_that_raced_a_write_sees_the_write(api: A
     # The shared load, then both re-reads; the later of those may instead find the set
     # the earlier one installed (a load first looks whether the set is there now).
     assert loader.full_loads in (2, 3)
+
+
+async def test_a_load_takes_a_set_another_worker_installed_meanwhile(api: Api) -> None:
+    ids = await _ids(api, 3)
+    for sid in ids[:2]:
+        await api.post(f"/training/samples/{sid}/mark-read", time_spent=2)
+    here, there = Loader(api), Loader(api)
+    worker = CachedReads(ProgressSets(api.backend, ttl_seconds=600), here)
+    other = CachedReads(ProgressSets(api.backend, ttl_seconds=600), there)
+    await worker.sets.forget(api.student, "c")
+    # This worker missed the set; before its load starts, another worker loads and installs
+    # it. The load this worker then runs takes the installed set: no second MongoDB read.
+    assert await other.all_reads(api.student, "c") == set(ids[:2])
+    assert there.full_loads == 1
+    entries = await worker._load(api.student, "c")
+    assert set(entries) == set(ids[:2]) and here.full_loads == 0

@@ -182,3 +182,71 @@ async def test_a_killed_embedded_database_comes_back_with_every_acknowledged_wri
     assert not any(t.name == "embedded-db-supervisor" for t in threading.enumerate())
     await asyncio.sleep(0.5)
     assert _servers_on(data_dir / "db") == [] and _restarts() == restarts_before + 1
+
+
+class _Crashing:
+    """A stand-in for an owned ``EmbeddedMongo`` (no database runs): its first process
+    dies ``first_up`` seconds after the start, and every restarted one at once."""
+
+    owner = True
+    port = 0
+
+    class _Proc:
+        def __init__(self, dies_at: float) -> None:
+            self.dies_at = dies_at
+            self.returncode: int | None = None
+
+        def poll(self) -> int | None:
+            if time.monotonic() >= self.dies_at:
+                self.returncode = -9
+            return self.returncode
+
+    def __init__(self, first_up: float) -> None:
+        self.proc = self._Proc(time.monotonic() + first_up)
+        self.restarts = 0
+
+    def restart(self, timeout: float, *, cancel: threading.Event | None = None) -> None:
+        self.restarts += 1
+        self.proc = self._Proc(time.monotonic())
+
+
+class _RecordedWaits(threading.Event):
+    """The supervisor's stop event, recording each backoff it waits (not waiting it);
+    polls are waited for real."""
+
+    def __init__(self, poll: float) -> None:
+        super().__init__()
+        self.poll = poll
+        self.delays: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout == self.poll:
+            return super().wait(timeout)
+        assert timeout is not None
+        self.delays.append(timeout)
+        return self.is_set()
+
+
+def test_a_crash_loop_after_a_stable_run_backs_off() -> None:
+    # Up longer than ``stable_after`` at first, then dying at every restart: the first
+    # death waits the first delay, and every quick death after it twice the one before.
+    # (A supervisor that kept measuring uptime from its own start took every death for
+    # one after a stable run, and restarted a crash loop at the first delay for ever.)
+    server = _Crashing(first_up=0.4)
+    supervisor = Supervisor(
+        server,  # type: ignore[arg-type]
+        poll=0.01,
+        first_delay=0.5,
+        max_delay=4.0,
+        stable_after=0.3,
+    )
+    waits = _RecordedWaits(supervisor.poll)
+    supervisor._stopping = waits
+    supervisor.start()
+    try:
+        deadline = time.monotonic() + 30
+        while server.restarts < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        supervisor.stop()
+    assert waits.delays[:6] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]

@@ -24,6 +24,7 @@ from app.auth import mint_token
 from app.embedded import free_port
 from app.training.queries.meta import bump_catalog_version
 from tests.conftest import SECRET
+from tests.factories import make_sample
 from tests.live import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,18 +35,12 @@ async def servers(mongo_url: str, fresh_db: Any, shared_redis_url: str) -> Async
     """Two single-worker servers and one two-worker server, all on one DB and Redis."""
     await fresh_db["training_samples_filtered"].insert_many(
         [
-            {
-                "sample_id": f"c_ch1_q_{i:06d}",
-                "chapter": 1,
-                "type": "mcq",
-                "difficulty": "easy",
-                "question": f"question {i}",
-                "answer": "answer",
-                "language": "c",
-                "knowledge_area": "basics",
-                "read_points": 2,
-                "tags": [],
-            }
+            make_sample(
+                sample_id=f"c_ch1_q_{i:06d}",
+                question=f"question {i}",
+                answer="answer",
+                read_points=2,
+            )
             for i in range(1, 6)
         ]
     )
@@ -147,18 +142,7 @@ async def test_a_catalog_version_bump_reaches_every_worker(
 
         assert await totals() == [5] * 6
         await fresh_db["training_samples_filtered"].insert_one(
-            {
-                "sample_id": "c_ch2_q_000009",
-                "chapter": 2,
-                "type": "mcq",
-                "difficulty": "easy",
-                "question": "q",
-                "answer": "a",
-                "language": "c",
-                "knowledge_area": "control_flow",
-                "read_points": 1,
-                "tags": [],
-            }
+            make_sample(sample_id="c_ch2_q_000009", chapter=2, knowledge_area="control_flow")
         )
         await bump_catalog_version(fresh_db)
         deadline = time.monotonic() + 5
