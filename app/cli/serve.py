@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -73,7 +74,7 @@ def bound_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        reason = "already in use" if exc.errno == 98 else (exc.strerror or str(exc))
+        reason = "already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         raise CommandError(
             f"cannot listen on {host}:{port}: {reason} (choose another with --port, "
             "or make run PORT=...)"
