@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the service with its dev tools
 
-run: $(STAMP)  ## serve on 127.0.0.1:8000 from the embedded default, demo data ready
-	$(BIN)/lumetrix dev
+# `make run PORT=8080`; exec: the server is make's child itself, so Ctrl-C or a SIGTERM to it
+# stops it cleanly (exit 0) with no "make: *** ... Error" line.
+PORT ?= 8000
+run: $(STAMP)  ## serve on 127.0.0.1:$(PORT) (PORT=8000) from the embedded default, demo data ready
+	@exec $(BIN)/lumetrix dev --port $(PORT)
 
-test: $(STAMP)  ## the whole suite (real SecantusDB; fakeredis, a local Redis Cluster, and TEST_REDIS_URL when set)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(STAMP)  ## the whole suite (installs redis-server, chromium, chromium-driver, nodejs when it can, else stops naming them)
+	VENV_PYTHON=$(BIN)/python tools/run_tests.sh $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -257,6 +257,50 @@ async def _write(db: Database, batch: list[_Pending], report: ImportReport) -> N
     report.unchanged += outcome.unchanged
 
 
+class _Checker:
+    """Validates the records of one file in order: each becomes an upsert, or a line of
+    ``report.bad`` (unreadable, not an object, invalid, or a repeated ``sample_id``)."""
+
+    def __init__(self, form: str, report: ImportReport) -> None:
+        self.form = form
+        self.report = report
+        self.seen: dict[str, int] = {}
+        # Whether a loaded record lacks one of MIGRATED_FIELDS (then the migration runs).
+        self.needs_migration = False
+
+    def where(self, position: int) -> str:
+        """How the report names a record: an array element or a line."""
+        return f"element [{position}]" if self.form == "array" else f"line {position}"
+
+    def reject(self, position: int, reason: str) -> None:
+        """Report the record at ``position`` as bad."""
+        self.report.bad.append(BadRecord(position, self.where(position), reason))
+
+    def accept(self, raw: RawRecord) -> _Pending | None:
+        """The record's upsert, or None once it is reported as bad."""
+        if raw.error is not None:
+            self.reject(raw.position, raw.error)
+            return None
+        if not isinstance(raw.value, dict):
+            self.reject(raw.position, f"not a JSON object (a {type(raw.value).__name__})")
+            return None
+        try:
+            record = SampleRecord.model_validate(raw.value)
+        except ValidationError as exc:
+            self.reject(raw.position, _reason(exc))
+            return None
+        first = self.seen.setdefault(record.sample_id, raw.position)
+        if first != raw.position:
+            self.reject(
+                raw.position, f"duplicate sample_id '{record.sample_id}' ({self.where(first)})"
+            )
+            return None
+        fields = record.fields()
+        self.needs_migration |= any(name not in fields for name in MIGRATED_FIELDS)
+        self.report.ignored_fields |= set(raw.value) - set(SampleRecord.model_fields) - {"_id"}
+        return _Pending(raw.position, self.where(raw.position), fields)
+
+
 async def import_samples(
     *, db: Database, path: Path, batch_size: int = BATCH, show_progress: bool = True
 ) -> ImportReport:
@@ -270,44 +314,12 @@ async def import_samples(
     """
     form, records = read_records(path)
     report = ImportReport(source=str(path), form=form, read=len(records))
-
-    def where(position: int) -> str:
-        return f"element [{position}]" if form == "array" else f"line {position}"
-
-    def reject(position: int, reason: str) -> None:
-        report.bad.append(BadRecord(position, where(position), reason))
-
-    seen: dict[str, int] = {}
-    needs_migration = False
-
-    def accept(raw: RawRecord) -> _Pending | None:
-        """The record's upsert, or None once it is reported as bad."""
-        nonlocal needs_migration
-        if raw.error is not None:
-            reject(raw.position, raw.error)
-            return None
-        if not isinstance(raw.value, dict):
-            reject(raw.position, f"not a JSON object (a {type(raw.value).__name__})")
-            return None
-        try:
-            record = SampleRecord.model_validate(raw.value)
-        except ValidationError as exc:
-            reject(raw.position, _reason(exc))
-            return None
-        first = seen.setdefault(record.sample_id, raw.position)
-        if first != raw.position:
-            reject(raw.position, f"duplicate sample_id '{record.sample_id}' ({where(first)})")
-            return None
-        fields = record.fields()
-        needs_migration |= any(name not in fields for name in MIGRATED_FIELDS)
-        report.ignored_fields |= set(raw.value) - set(SampleRecord.model_fields) - {"_id"}
-        return _Pending(raw.position, where(raw.position), fields)
-
+    checker = _Checker(form, report)
     await meta.ensure_indexes(db)  # the unique sample_id index makes the upserts race-free
     batch: list[_Pending] = []
     with tqdm(total=len(records), unit="doc", desc="import", disable=not show_progress) as bar:
         for raw in records:
-            pending = accept(raw)
+            pending = checker.accept(raw)
             if pending is None:
                 bar.update(1)
                 continue
@@ -320,7 +332,7 @@ async def import_samples(
             await _write(db, batch, report)
             bar.update(len(batch))
     report.bad.sort(key=lambda b: b.position)
-    if needs_migration and report.loaded:
+    if checker.needs_migration and report.loaded:
         migration = await run_migration(db, show_progress=False)
         report.migrated = migration.modified
         report.catalog_version = migration.catalog_version

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -31,9 +31,9 @@ from app.training.router import router as training_router
 log = logging.getLogger("lumetrix")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the service; ``settings`` default to the environment."""
-    settings = settings or get_settings()
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: open every resource, warm the catalog, run the event publisher,
+    serve, and close it all on the way out."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,32 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with background_publisher(publisher, shutdown):
                 yield
 
-    app = FastAPI(
-        title="Lumetrix training service",
-        version="0.1.0",
-        description=(
-            "Catalog of programming training samples (C, C++, Python) with per-student read "
-            "tracking and progress. Every `/training` route needs `Authorization: Bearer "
-            "<JWT>` (HS256; claims `sub`, `cid`, `exp`) and `X-Client-Id` equal to `cid`."
-        ),
-        lifespan=lifespan,
-        docs_url=None,  # served from local files by install_docs
-        redoc_url=None,
-        # Starlette's slash redirect builds its Location from the request's Host header:
-        # `/health/` with `Host: evil.example` went to evil.example. No path redirects.
-        redirect_slashes=False,
-    )
-    install_docs(app)
-    install_console(app)
-    install_error_handlers(app, on_validation=request_refused)
-    app.include_router(training_router, prefix="/training", dependencies=[Depends(current_student)])
-    app.include_router(ops.router)
-    templates = {
-        id(route): "/training" + route.path
-        for route in training_router.routes
-        if isinstance(route, APIRoute)
-    }
-    # Each add_middleware wraps what is there: the last added runs first on a request.
+    return lifespan
+
+
+def _install_middleware(app: FastAPI, settings: Settings, templates: dict[int, str]) -> None:
+    """The middleware stack, innermost first (each add_middleware wraps what is there)."""
+    # The last added runs first on a request.
     if settings.lean_path:
         # Inside RequestContext: lean answers get request ids, metrics and the access log.
         app.add_middleware(LeanPath, routes=training_router.routes, prefix="/training")
@@ -116,4 +96,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestContext, access_log=settings.access_log, templates=templates)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service; ``settings`` default to the environment."""
+    settings = settings or get_settings()
+
+    app = FastAPI(
+        title="Lumetrix training service",
+        version="0.1.0",
+        description=(
+            "Catalog of programming training samples (C, C++, Python) with per-student read "
+            "tracking and progress. Every `/training` route needs `Authorization: Bearer "
+            "<JWT>` (HS256; claims `sub`, `cid`, `exp`) and `X-Client-Id` equal to `cid`."
+        ),
+        lifespan=_lifespan(settings),
+        docs_url=None,  # served from local files by install_docs
+        redoc_url=None,
+        # Starlette's slash redirect builds its Location from the request's Host header:
+        # `/health/` with `Host: evil.example` went to evil.example. No path redirects.
+        redirect_slashes=False,
+    )
+    install_docs(app)
+    install_console(app)
+    install_error_handlers(app, on_validation=request_refused)
+    app.include_router(training_router, prefix="/training", dependencies=[Depends(current_student)])
+    app.include_router(ops.router)
+    templates = {
+        id(route): "/training" + route.path
+        for route in training_router.routes
+        if isinstance(route, APIRoute)
+    }
+    _install_middleware(app, settings, templates)
     return app

@@ -28,7 +28,7 @@ arrives is dropped unparsed, and the socket is closed when the client closes, on
 sent nothing for ``LINGER_IDLE`` seconds, or after ``LINGER_MAX`` at most (nginx's lingering
 close: a client busy sending a 200 MB body reads its 413 only when done).
 
-``lumetrix serve`` and ``dev`` use it (``app.cli._SERVER``). In front of the service, the
+``lumetrix serve`` and ``dev`` use it (``app.cli.serve._SERVER``). In front of the service, the
 reverse proxy enforces the same (``deploy/nginx.conf``).
 """
 

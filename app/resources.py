@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 
 from app.auth import TokenVerifier
 from app.batching import GroupCommit
-from app.db import create_client
+from app.db import Database, MongoClient, create_client
 from app.embedded import EmbeddedMongo
 from app.handles import Resources
 from app.settings import Settings
@@ -31,9 +31,9 @@ from app.training.queries import meta
 from app.training.repair import repair_visits
 from app.visit_batches import VisitCommitter
 from app.writer_sessions import WriterSessions
-from cache.backend import create_backend
+from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
-from cache.layer import build_layer
+from cache.layer import CacheLayer, build_layer
 from cache.ratelimit import RateLimiter
 
 log = logging.getLogger("lumetrix")
@@ -63,6 +63,76 @@ def database_settings(settings: Settings) -> Iterator[Settings]:
         embedded.stop()
 
 
+async def _open_database(settings: Settings, *, indexes: bool) -> tuple[MongoClient, Database]:
+    """The MongoDB client and database (indexes ensured when ``indexes``; a database that
+    is down now may be back soon, so that failure is logged and the service answers 503s)."""
+    assert settings.mongodb_url is not None  # database_settings always sets it
+    client = create_client(
+        settings.mongodb_url,
+        timeout_ms=settings.mongo_timeout_ms,
+        max_in_flight=settings.mongo_max_in_flight,
+        queue_timeout_ms=settings.mongo_queue_timeout_ms,
+    )
+    db = client[settings.mongodb_db]
+    try:
+        if indexes:
+            await meta.ensure_indexes(db)
+    except PyMongoError as exc:
+        log.error("could not ensure indexes: %s", exc)
+    return client, db
+
+
+def _cache_layer(backend: CacheBackend, db: Database, settings: Settings) -> CacheLayer:
+    """The cached (or, with the cache off, direct) read paths over ``db``."""
+    # Loads keep two connections free for mark-reads and one-off queries.
+    gate = LoadGate(
+        slots=max(1, settings.mongo_max_in_flight - 2),
+        wait=settings.mongo_load_wait_ms / 1000,
+    )
+    return build_layer(
+        backend,
+        enabled=settings.cache_enabled,
+        catalog=MongoCatalog(db),
+        read_loader=read_loader(db, gate),
+        progress_loader=progress_loader(db, gate),
+        languages=LANGUAGES,
+        l1_ttl=settings.catalog_l1_ttl,
+        version_ttl=settings.catalog_version_ttl,
+        progress_ttl=settings.progress_ttl,
+    )
+
+
+async def _visit_writer(
+    db: Database, layer: CacheLayer, settings: Settings
+) -> tuple[WriterSessions, VisitWriter]:
+    """The writer sessions (started) and the group commit of mark-read visits over them."""
+    in_flight = 2  # batches written at once; each needs a session of its own
+    stale = settings.writer_stale_after
+    sessions = WriterSessions(
+        db,
+        size=in_flight,
+        beat=stale / 5,
+        stale=stale,
+        repair=functools.partial(repair_visits, layer.stale),
+    )
+    await sessions.start()
+    visits: VisitWriter = GroupCommit(
+        VisitCommitter(db, sessions),
+        window=settings.mark_read_batch_window,
+        max_size=settings.mark_read_batch_max,
+        in_flight=in_flight,
+    )
+    return sessions, visits
+
+
+def _event_stream(backend: CacheBackend, settings: Settings) -> EventStream:
+    """The progress-event stream (shorter in an embedded fakeredis, which holds it in memory)."""
+    maxlen = settings.events_stream_maxlen
+    if backend.embedded:
+        maxlen = min(maxlen, EMBEDDED_STREAM_MAXLEN)
+    return EventStream(backend, settings.events_stream, maxlen=maxlen)
+
+
 @asynccontextmanager
 async def open_resources(
     settings: Settings,
@@ -76,19 +146,7 @@ async def open_resources(
     the database as it is (commands that report, or create the indexes themselves).
     Closing takes at most what ``shutdown`` (default: ``SHUTDOWN_TIMEOUT``) leaves."""
     with database_settings(settings) as settings:
-        assert settings.mongodb_url is not None  # database_settings always sets it
-        client = create_client(
-            settings.mongodb_url,
-            timeout_ms=settings.mongo_timeout_ms,
-            max_in_flight=settings.mongo_max_in_flight,
-            queue_timeout_ms=settings.mongo_queue_timeout_ms,
-        )
-        db = client[settings.mongodb_db]
-        try:
-            if indexes:
-                await meta.ensure_indexes(db)
-        except PyMongoError as exc:  # a database that is down now may be back soon: serve 503s
-            log.error("could not ensure indexes: %s", exc)
+        client, db = await _open_database(settings, indexes=indexes)
         backend = create_backend(
             settings.redis_url,
             timeout=redis_timeout or settings.redis_timeout,
@@ -98,44 +156,8 @@ async def open_resources(
             max_pending=settings.redis_repair_max,
             lookback=settings.redis_repair_lookback,
         )
-        # Loads keep two connections free for mark-reads and one-off queries.
-        gate = LoadGate(
-            slots=max(1, settings.mongo_max_in_flight - 2),
-            wait=settings.mongo_load_wait_ms / 1000,
-        )
-        layer = build_layer(
-            backend,
-            enabled=settings.cache_enabled,
-            catalog=MongoCatalog(db),
-            read_loader=read_loader(db, gate),
-            progress_loader=progress_loader(db, gate),
-            languages=LANGUAGES,
-            l1_ttl=settings.catalog_l1_ttl,
-            version_ttl=settings.catalog_version_ttl,
-            progress_ttl=settings.progress_ttl,
-        )
-        limiter = RateLimiter(
-            backend,
-            action="mark-read",
-            limit=settings.mark_read_rate,
-            window=settings.mark_read_window,
-        )
-        in_flight = 2  # batches written at once; each needs a session of its own
-        stale = settings.writer_stale_after
-        sessions = WriterSessions(
-            db,
-            size=in_flight,
-            beat=stale / 5,
-            stale=stale,
-            repair=functools.partial(repair_visits, layer.stale),
-        )
-        await sessions.start()
-        visits: VisitWriter = GroupCommit(
-            VisitCommitter(db, sessions),
-            window=settings.mark_read_batch_window,
-            max_size=settings.mark_read_batch_max,
-            in_flight=in_flight,
-        )
+        layer = _cache_layer(backend, db, settings)
+        sessions, visits = await _visit_writer(db, layer, settings)
         try:
             yield Resources(
                 settings=settings,
@@ -146,17 +168,16 @@ async def open_resources(
                 reads=layer.reads,
                 progress=layer.progress,
                 boards=layer.boards,
-                mark_read_limit=limiter,
+                mark_read_limit=RateLimiter(
+                    backend,
+                    action="mark-read",
+                    limit=settings.mark_read_rate,
+                    window=settings.mark_read_window,
+                ),
                 visits=visits,
                 sessions=sessions,
                 tokens=TokenVerifier(settings.jwt_secret, max_lifetime=settings.max_token_lifetime),
-                events=EventStream(
-                    backend,
-                    settings.events_stream,
-                    maxlen=min(settings.events_stream_maxlen, EMBEDDED_STREAM_MAXLEN)
-                    if backend.embedded
-                    else settings.events_stream_maxlen,
-                ),
+                events=_event_stream(backend, settings),
             )
         finally:
             budget = shutdown or ShutdownBudget(settings.shutdown_timeout)

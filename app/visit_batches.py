@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import suppress
+from typing import Any
 
 from pymongo import WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -174,19 +175,9 @@ def _pending(visits: Sequence[VisitWrite]) -> list[PendingVisit]:
     return [PendingVisit(v.student, v.sample["language"], v.now) for v in visits]
 
 
-async def write_visits(
-    db: Database,
-    visits: Sequence[VisitWrite],
-    *,
-    session: AsyncClientSession | None = None,
-    ticket: Ticket | None = None,
-) -> list[Written | Exception]:
-    """Write a batch of visits: progress upserts, then stats updates, then one read of the
-    students' totals, then (after reading back the visit counts of revisited samples, if
-    any) one insert of the batch's events into the outbox; per visit what it did, or the
-    error that failed it alone. In a transaction (``session``), any error is raised
-    instead, aborting it."""
-    # A pair seen twice in one batch goes in a second bulk, so "first" is decided in order.
+def _rounds(visits: Sequence[VisitWrite]) -> list[list[int]]:
+    """The indexes of ``visits`` in bulks where no (student, sample) pair repeats: a pair
+    seen twice in one batch goes in a second bulk, so "first" is decided in order."""
     rounds: list[list[int]] = []
     seen: Counter[tuple[str, str]] = Counter()
     for index, visit in enumerate(visits):
@@ -195,17 +186,26 @@ async def write_visits(
             rounds.append([])
         rounds[seen[key]].append(index)
         seen[key] += 1
+    return rounds
+
+
+async def _upsert_progress(
+    db: Database, visits: Sequence[VisitWrite], *, session: AsyncClientSession | None
+) -> dict[int, bool | Exception]:
+    """The progress upserts, a bulk per round; per visit whether it was the first read, or
+    the error that failed it."""
     firsts: dict[int, bool | Exception] = {}
-    for indexes in rounds:
+    for indexes in _rounds(visits):
         outcome = await upsert_reads(db, [visits[i] for i in indexes], session=session)
         firsts.update(zip(indexes, outcome, strict=True))
-    crash_point("progress_written")
-    out: list[Written | Exception] = [
-        found if isinstance(found, Exception) else RuntimeError("unwritten")
-        for found in (firsts[i] for i in range(len(visits)))
-    ]
-    ok = [i for i in range(len(visits)) if not isinstance(firsts[i], Exception)]
-    updates = [
+    return firsts
+
+
+def _stats_updates(
+    visits: Sequence[VisitWrite], firsts: dict[int, bool | Exception], ok: list[int]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The stats update of each visit in ``ok`` (whose progress was written), by student."""
+    return [
         (
             visits[i].student,
             students.visit_update(
@@ -218,6 +218,28 @@ async def write_visits(
         )
         for i in ok
     ]
+
+
+async def write_visits(
+    db: Database,
+    visits: Sequence[VisitWrite],
+    *,
+    session: AsyncClientSession | None = None,
+    ticket: Ticket | None = None,
+) -> list[Written | Exception]:
+    """Write a batch of visits: progress upserts, then stats updates, then one read of the
+    students' totals, then (after reading back the visit counts of revisited samples, if
+    any) one insert of the batch's events into the outbox; per visit what it did, or the
+    error that failed it alone. In a transaction (``session``), any error is raised
+    instead, aborting it."""
+    firsts = await _upsert_progress(db, visits, session=session)
+    crash_point("progress_written")
+    out: list[Written | Exception] = [
+        found if isinstance(found, Exception) else RuntimeError("unwritten")
+        for found in (firsts[i] for i in range(len(visits)))
+    ]
+    ok = [i for i in range(len(visits)) if not isinstance(firsts[i], Exception)]
+    updates = _stats_updates(visits, firsts, ok)
     applied = dict(zip(ok, await students.apply_visits(db, updates, session=session), strict=True))
     crash_point("stats_written")
     increments = {i: update["$inc"] for i, (_, update) in zip(ok, updates, strict=True)}

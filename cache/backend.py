@@ -33,9 +33,9 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import ClusterCrossSlotError, RedisClusterException, RedisError
 
+from cache import epochs
 from cache.metrics import CACHE_REPAIRS, GLOBAL_INVALIDATIONS, REDIS_FALLBACKS
 
 log = logging.getLogger(__name__)
@@ -50,21 +50,6 @@ REDIS_FAILURES = (
     asyncio.TimeoutError,
     ConnectionError,
 )
-
-
-_BUMP = (
-    "local t = redis.call('TIME') "
-    "redis.call('SET', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000)) return 1"
-)
-
-
-# Redis 7's flag lets one script touch keys of every slot its node holds.
-_BUMP_MANY = """#!lua flags=allow-cross-slot-keys
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-for _, key in ipairs(ARGV) do redis.call('SET', key, now) end
-return #ARGV
-"""
 
 
 # Drop a cache's keys and move its generation (KEYS[1]), so a load that read MongoDB
@@ -87,22 +72,6 @@ class Repair:
     generation: str
     keys: tuple[str, ...]
     ttl_ms: int
-
-
-@functools.cache
-def _slot_tags() -> tuple[str, ...]:
-    """For each Cluster slot, the shortest hex string that hashes to it (computed once,
-    about 0.2 s: 315k CRC16s)."""
-    tags: list[str | None] = [None] * REDIS_CLUSTER_HASH_SLOTS
-    left, n = REDIS_CLUSTER_HASH_SLOTS, 0
-    while left:
-        tag = format(n, "x")
-        slot = key_slot(tag.encode())
-        if tags[slot] is None:
-            tags[slot] = tag
-            left -= 1
-        n += 1
-    return tuple(t for t in tags if t is not None)
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -276,38 +245,12 @@ class CacheBackend:
             await self.client.aclose()
 
     def epoch_key(self, tag: str) -> str:
-        """Key of the progress epoch that covers keys hash-tagged ``{tag}``: sets loaded
-        before it are stale. One key on a single Redis; on a Cluster one per slot, in the
-        tag's own slot, so a script may read it beside the tag's keys and no single key is
-        read by every page."""
-        if not self.cluster:
-            return self.key("progress-epoch")
-        return self.key("progress-epoch", "{" + _slot_tags()[key_slot(tag.encode())] + "}")
+        """Key of the progress epoch that covers keys hash-tagged ``{tag}`` (cache.epochs)."""
+        return epochs.epoch_key(self.key, cluster=self.cluster, tag=tag)
 
     async def bump_epoch(self) -> None:
-        """Set the progress epoch (every slot's, on a Cluster) to Redis' clock now (ms).
-
-        On a Cluster, one script per master sets the keys of the slots it holds (16,384 in
-        all, about 70 ms), each to the time of the node that holds it: the clock its loads'
-        sentinels are read from. A slot that moves meanwhile fails the bump, which the
-        caller retries (the breaker's probe) or leaves to the breaker."""
-        if not self.cluster:
-            await self.client.eval(_BUMP, 1, self.key("progress-epoch"))
-            return
-        await self.client.initialize()
-        by_node: dict[str, list[str]] = {}
-        for tag in _slot_tags():
-            key = self.key("progress-epoch", "{" + tag + "}")
-            by_node.setdefault(self.client.get_node_from_key(key).name, []).append(key)
-        await asyncio.gather(
-            *(
-                # The keys go as arguments: declared keys must share one slot.
-                self.client.execute_command(
-                    "EVAL", _BUMP_MANY, 0, *keys, target_nodes=self.client.get_node(node_name=n)
-                )
-                for n, keys in by_node.items()
-            )
-        )
+        """Set the progress epoch (every slot's, on a Cluster) to Redis' clock now (ms)."""
+        await epochs.bump(self.client, self.key, cluster=self.cluster)
 
     async def call(self, op: Callable[[Any], Awaitable[T]]) -> T:
         """Run ``op(client)``; raise CacheUnavailable when Redis fails or the breaker is open."""

@@ -32,8 +32,12 @@ live_server = thread_server  # the app in a thread of the test process, on a fre
 def chromium() -> Iterator[Any]:
     """A headless Chromium WebDriver session (1280 by 900), quit afterwards."""
     if CHROMIUM is None or CHROMEDRIVER is None:
-        # .ci/run installs both; a developer's machine may lack them.
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install them)")
+        # `make test` installs both (tools/run_tests.sh); a skipped test is no passing one.
+        pytest.fail(
+            "the browser tests need Debian's chromium and chromium-driver: "
+            "apt-get install chromium chromium-driver (or run `make test`)",
+            pytrace=False,
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

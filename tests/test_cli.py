@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
 import redis.asyncio
 import yaml
 
 from app.db import SAMPLES
 from tests.conftest import SECRET
+from tests.live import start_server
 from tools import redis_servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,3 +181,37 @@ async def test_warm_cache_loads_the_recently_active_students(
     client = redis.asyncio.Redis.from_url(env["REDIS_URL"])
     await redis_servers.delete_keys(client, env["REDIS_PREFIX"], cluster=False)
     await client.aclose()
+
+
+def _busy_port() -> tuple[socket.socket, int]:
+    """A loopback port another process listens on."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    return holder, holder.getsockname()[1]
+
+
+def test_a_busy_port_is_one_line_before_anything_else() -> None:
+    holder, port = _busy_port()
+    with holder:
+        for command in ("dev", "serve"):
+            out = lumetrix(command, "--port", str(port))
+            assert out.returncode == 1, (command, out)
+            # Nothing printed first: no "Serving on", token, curl line or console address.
+            assert out.stdout == "", (command, out.stdout)
+            lines = out.stderr.splitlines()
+            assert lines == [
+                f"error: cannot listen on 127.0.0.1:{port}: already in use "
+                "(choose another with --port, or make run PORT=...)"
+            ], (command, out.stderr)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stopped_server_exits_zero(mongo_url: str, signum: int) -> None:
+    port = redis_servers.free_ports(1)[0]
+    env = {**os.environ, "JWT_SECRET": SECRET, "MONGODB_URL": mongo_url}
+    server = await start_server(port, env)
+    server.send_signal(signum)
+    # A clean stop after uvicorn's graceful shutdown is a success: `make run` then ends
+    # without "make: *** [Makefile:18: run] Error 143".
+    assert await asyncio.to_thread(server.wait, 60) == 0

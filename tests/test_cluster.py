@@ -25,9 +25,16 @@ from tests.conftest import (
 )
 from tools import redis_servers
 
-pytestmark = pytest.mark.skipif(
-    not redis_servers.available(), reason="needs redis-server (installed by .ci/run)"
-)
+
+@pytest.fixture(autouse=True)
+def _needs_redis_server() -> None:
+    """Fail, never skip, without redis-server: `make test` installs it."""
+    if not redis_servers.available():
+        pytest.fail(
+            "the Redis Cluster tests need redis-server and redis-cli: apt-get install "
+            "redis-server redis-tools (or run `make test`)",
+            pytrace=False,
+        )
 
 
 def slot_of(key: str) -> int:

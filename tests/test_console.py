@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from app.auth import mint_token
 from app.cli import console_url
@@ -191,3 +191,28 @@ def test_console_files_are_package_data() -> None:
     pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
     assert '"app.console" = ["static/*.html", "static/*.js", "static/*.css"]' in pyproject
     assert {p.name for p in STATIC.iterdir()} >= {"index.html", "console.js", "console.css"}
+
+
+def test_empty_board_and_long_chapter_labels_render_cleanly(
+    catalog_server: str, browser: Any
+) -> None:
+    _open(browser, catalog_server, mint_token(SECRET, sub=unique_name("SIDHI"), client_id="web"))
+    wait = WebDriverWait(browser, WAIT)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#chapters li"))
+    # Every chapter label is shown whole (C's "9 memory_management" was cut to "9 memory_mana…").
+    labels = browser.find_elements(By.CSS_SELECTOR, "#chapters .bar-label")
+    assert any("memory_management" in label.text for label in labels)
+    cut = browser.execute_script(
+        "return [...document.querySelectorAll('#chapters .bar-label')]"
+        ".filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)"
+    )
+    assert cut == []
+    # A board nobody is on yet: its one line of text is one line, not a word per line.
+    Select(browser.find_element(By.ID, "period")).select_by_value("week")
+    Select(browser.find_element(By.ID, "language")).select_by_value("python")
+    wait.until(lambda d: "Nobody has read anything yet." in _text(d, "board"))
+    empty = browser.find_element(By.CSS_SELECTOR, "#board li")
+    line_height = browser.execute_script(
+        "return parseFloat(getComputedStyle(arguments[0]).lineHeight)", empty
+    )
+    assert empty.size["height"] < 2 * line_height + 8, empty.size

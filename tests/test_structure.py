@@ -151,3 +151,34 @@ def test_only_the_entry_points_open_resources() -> None:
         if "app.resources" in targets and not any(_under(name, e) for e in entry)
     ]
     assert importers == []
+
+
+RUNTIME = ("app", "cache")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def _runtime_modules() -> dict[str, Path]:
+    return {n: p for n, p in MODULES.items() if any(_under(n, r) for r in RUNTIME)}
+
+
+def test_no_runtime_module_is_over_400_lines() -> None:
+    long = {
+        name: lines
+        for name, path in _runtime_modules().items()
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines_without_a_reason() -> None:
+    """A longer function says why in its docstring, in a sentence starting "Long:"."""
+    long = []
+    for name, path in _runtime_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            if lines > MAX_FUNCTION_LINES and "Long:" not in (ast.get_docstring(node) or ""):
+                long.append(f"{name}.{node.name} ({lines} lines)")
+    assert long == []

@@ -26,6 +26,8 @@ from app.training.shapes import (
     Chapter,
     ChapterProgress,
     ChaptersOut,
+    ChapterTotals,
+    KnowledgeArea,
     ProgressOut,
     RecentRead,
     SampleDetail,
@@ -148,6 +150,43 @@ def _recent(rows: list[dict[str, Any]]) -> list[RecentRead]:
     ]
 
 
+def _chapter_progress(
+    rows: list[ChapterTotals], by_chapter: dict[str, Any]
+) -> list[ChapterProgress]:
+    """Each chapter of the catalog with the student's reads in it."""
+    out: list[ChapterProgress] = []
+    for ch in rows:
+        n = int(by_chapter.get(str(ch["chapter"]), {}).get("read", 0))
+        out.append(
+            {
+                "chapter": ch["chapter"],
+                "knowledge_area": ch["knowledge_area"],
+                "read": n,
+                "total": ch["total_questions"],
+                "percentage": _pct(n, ch["total_questions"]),
+            }
+        )
+    return out
+
+
+def _area_progress(rows: list[KnowledgeArea], by_area: dict[str, Any]) -> list[AreaProgress]:
+    """Each knowledge area of the catalog with the student's reads and time in it."""
+    out: list[AreaProgress] = []
+    for area in rows:
+        counts = by_area.get(area["knowledge_area"], {})
+        n = int(counts.get("read", 0))
+        out.append(
+            {
+                "area": area["knowledge_area"],
+                "read": n,
+                "total": area["total_samples"],
+                "percentage": _pct(n, area["total_samples"]),
+                "time_spent_minutes": round(int(counts.get("time_spent", 0)) / 60, 1),
+            }
+        )
+    return out
+
+
 async def my_progress(
     *,
     catalog: CatalogSource,
@@ -171,31 +210,8 @@ async def my_progress(
     by_chapter, by_area = mine.get("chapters", {}), mine.get("areas", {})
     stored = (stats.get("prefs") or {}).get("tz")
     streak_zone = zone(tz) if tz else saved_zone(stored)
-    chapter_progress: list[ChapterProgress] = []
-    for ch in chapter_rows:
-        n = int(by_chapter.get(str(ch["chapter"]), {}).get("read", 0))
-        chapter_progress.append(
-            {
-                "chapter": ch["chapter"],
-                "knowledge_area": ch["knowledge_area"],
-                "read": n,
-                "total": ch["total_questions"],
-                "percentage": _pct(n, ch["total_questions"]),
-            }
-        )
-    area_progress: list[AreaProgress] = []
-    for area in area_rows:
-        counts = by_area.get(area["knowledge_area"], {})
-        n = int(counts.get("read", 0))
-        area_progress.append(
-            {
-                "area": area["knowledge_area"],
-                "read": n,
-                "total": area["total_samples"],
-                "percentage": _pct(n, area["total_samples"]),
-                "time_spent_minutes": round(int(counts.get("time_spent", 0)) / 60, 1),
-            }
-        )
+    chapter_progress = _chapter_progress(chapter_rows, by_chapter)
+    area_progress = _area_progress(area_rows, by_area)
     days: Streak = streak(
         stats.get("quarters") or {}, tz=streak_zone, now=now, minimum=streak_minimum
     )

@@ -410,7 +410,7 @@
           el("span", "pts", entry.points + " pt"));
         return item;
       });
-      if (!rows.length) rows.push(el("li", "hint", "Nobody has read anything yet."));
+      if (!rows.length) rows.push(el("li", "hint empty", "Nobody has read anything yet."));
       $("board").replaceChildren(...rows);
       const me = body.me;
       $("board-me").textContent = "You (" + me.name + "): " +
