@@ -103,10 +103,6 @@ class WriteThroughs:
             if self.on_finish is not None:
                 self.on_finish()
 
-    def abandon(self, ticket: Ticket) -> None:
-        """The batch's transaction did not commit: nothing of it to repair."""
-        self._open.discard((ticket.slot, ticket.seq))
-
     @property
     def unfinished(self) -> int:
         """Batches noted whose write-throughs are not all through."""
