@@ -1,54 +1,115 @@
-"""A lean path for the hottest reads: the same handlers, without FastAPI's per-request
-dependency machinery.
+"""The lean route: FastAPI's own routing, exception handling and header parsing, without
+its per-request dependency solving on the hottest reads.
 
 Profiling a cached page showed FastAPI's dependency solving as the largest single cost
-after the Redis round trip. For every GET route whose dependencies are only the caller
-(``current_student``), the resources and ``valid_language``, this middleware does that
-work itself: it validates the query with the route's own parameter fields (FastAPI's
-``request_params_to_args``, the same definitions the OpenAPI document is built from),
-authenticates with ``app.auth.authenticate`` and calls the route's own endpoint. Anything
-it does not handle whole — a path parameter, a body, a missing or refused token, any
-validation error, an unknown language — goes to the app unchanged, so every error is the
-app's own. An exception raised by the endpoint is answered by the app's exception
-handlers.
+after the Redis round trip. ``LeanRoute`` is the training router's route class. For a GET
+route whose dependencies are only the caller (``current_student``), the resources and
+``valid_language``, its handler does that work itself: it validates the query with the
+route's own parameter fields (FastAPI's ``request_params_to_args``, the same definitions the
+OpenAPI document is built from), authenticates with the same functions as
+``current_student`` and calls the route's endpoint. Anything it does not handle whole — a
+missing or refused token, any validation error, an unknown language — goes to FastAPI's
+own handler for the same route, so every refusal is the app's own. Whatever the endpoint
+raises goes up to the app's exception handlers like any route's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_params_to_args
-from fastapi.routing import APIRoute
 from prometheus_client import Counter
-from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
 
 from app.auth import auth_headers, authenticate, bearer_token
 from app.deps import current_student, language_or_400, request_resources, valid_language
 from app.errors import DomainError
 from app.handles import resources_of
+from app.training.bodies import StrictJsonRoute
 
 _KNOWN = {current_student, request_resources, valid_language}
 LEAN = Counter("lumetrix_lean_requests_total", "Requests answered by the lean path.")
 
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
-@dataclass(frozen=True, slots=True)
-class _LeanRoute:
-    route: APIRoute
+
+# Distinct query strings remembered per route. A page's query string repeats across
+# students and requests, and validating it was the lean path's largest cost after the Redis
+# call (``request_params_to_args``: about a third of a cached page's Python time). A flood of
+# distinct strings only empties the memo (cleared when full), it never grows past this.
+QUERY_MEMO = 2048
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+@dataclass(slots=True)
+class LeanPlan:
+    """How to call one route's endpoint without FastAPI's dependency solving."""
+
     fields: Sequence[Any]  # every query parameter, the dependencies' included
     student: str | None  # the endpoint's parameter names for each dependency
     res: str | None
     language: str | None
     own: frozenset[str]  # the endpoint's own query parameters
+    # query string -> (its parameter names, the endpoint's query arguments), or None when
+    # FastAPI's handler should answer it
+    memo: dict[bytes, tuple[Sequence[str], dict[str, Any]] | None] = field(default_factory=dict)
+
+    def arguments(self, request: Request) -> dict[str, Any] | None:
+        """The endpoint's arguments, or None whenever FastAPI's handler should answer."""
+        scope = request.scope
+        res = resources_of(scope["app"])
+        if not res.settings.lean_path:
+            return None
+        raw: bytes = scope["query_string"]
+        parsed = self.memo[raw] if raw in self.memo else self._parse(raw, request)
+        if parsed is None:
+            return None
+        names, query = parsed
+        try:
+            authorization, x_client_id = auth_headers(scope["headers"])
+            student = authenticate(
+                res.tokens,
+                query_names=names,
+                token=bearer_token(authorization),
+                x_client_id=x_client_id,
+            )
+        except DomainError:
+            return None
+        kwargs = dict(query)
+        if self.student is not None:
+            kwargs[self.student] = student
+        if self.res is not None:
+            kwargs[self.res] = res
+        return kwargs
+
+    def _parse(self, raw: bytes, request: Request) -> tuple[Sequence[str], dict[str, Any]] | None:
+        """Validate a query string with the route's own fields, and remember the outcome
+        when it holds only immutable values."""
+        params = request.query_params
+        values, errors = request_params_to_args(self.fields, params)
+        parsed: tuple[Sequence[str], dict[str, Any]] | None = None
+        if not errors:
+            query = {name: values[name] for name in self.own}
+            try:
+                if self.language is not None:
+                    query[self.language] = language_or_400(values["language"])
+            except DomainError:
+                pass
+            else:
+                parsed = (tuple(params.keys()), query)
+        if parsed is None or all(isinstance(v, _IMMUTABLE) for v in parsed[1].values()):
+            if len(self.memo) >= QUERY_MEMO:
+                self.memo.clear()
+            self.memo[raw] = parsed
+        return parsed
 
 
-def _plan(route: APIRoute) -> _LeanRoute | None:
-    """How to serve ``route`` leanly, or None when it needs more than the lean path does."""
-    dependant = route.dependant
+def lean_plan(dependant: Dependant) -> LeanPlan | None:
+    """How to serve a GET route with this dependant leanly, or None when it needs more."""
     if dependant.path_params or dependant.body_params or dependant.header_params:
         return None
     names: dict[Callable[..., Any], str | None] = {}
@@ -62,8 +123,7 @@ def _plan(route: APIRoute) -> _LeanRoute | None:
             fields += _query_params(sub)
     if current_student not in names:
         return None  # every lean answer is authenticated
-    return _LeanRoute(
-        route=route,
+    return LeanPlan(
         fields=fields,
         student=names.get(current_student),
         res=names.get(request_resources),
@@ -76,71 +136,28 @@ def _query_params(dependant: Dependant) -> list[Any]:
     return [*dependant.query_params, *(p for d in dependant.dependencies for p in _query_params(d))]
 
 
-class LeanPath:
-    """ASGI middleware serving the eligible GET routes of ``routes`` under ``prefix``."""
+class LeanRoute(StrictJsonRoute):
+    """The training routes' class: a lean handler in front of FastAPI's for eligible GETs.
 
-    def __init__(self, app: ASGIApp, *, routes: Sequence[Any], prefix: str) -> None:
-        self.app = app
-        self.plans: dict[str, _LeanRoute] = {}
-        for route in routes:
-            if isinstance(route, APIRoute) and route.methods == {"GET"}:
-                plan = _plan(route)
-                if plan is not None:
-                    self.plans[prefix + route.path] = plan
+    The router is included with ``current_student`` as its one dependency (``app.main``);
+    a lean answer authenticates the caller too, so it skips nothing the full path runs.
+    ``LEAN_PATH=false`` sends every request to FastAPI's handler (to measure what it saves).
+    """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve a request whole, or hand it to the app."""
-        plan = self.plans.get(scope["path"]) if scope["type"] == "http" else None
-        if plan is None or scope["method"] != "GET":
-            await self.app(scope, receive, send)
-            return
-        kwargs = self._arguments(scope, plan)
-        if kwargs is None:
-            await self.app(scope, receive, send)
-            return
-        scope["route"] = plan.route  # the metrics' route template
-        LEAN.inc()
-        try:
-            response = await plan.route.endpoint(**kwargs)
-        except Exception as exc:
-            response = await self._handled(scope, exc)
-        await response(scope, receive, send)
+    def get_route_handler(self) -> Handler:
+        """FastAPI's handler, with the lean one in front of it when the route allows."""
+        full = super().get_route_handler()
+        plan = lean_plan(self.dependant) if self.methods == {"GET"} else None
+        if plan is None:
+            return full
+        endpoint = self.endpoint
 
-    def _arguments(self, scope: Scope, plan: _LeanRoute) -> dict[str, Any] | None:
-        """The endpoint's arguments, or None whenever the app should answer instead."""
-        res = resources_of(scope["app"])
-        query = QueryParams(scope["query_string"])
-        try:
-            authorization, x_client_id = auth_headers(scope["headers"])
-            student = authenticate(
-                res.tokens,
-                query_names=query.keys(),
-                token=bearer_token(authorization),
-                x_client_id=x_client_id,
-            )
-        except DomainError:
-            return None
-        values, errors = request_params_to_args(plan.fields, query)
-        if errors:
-            return None
-        kwargs = {name: values[name] for name in plan.own}
-        if plan.language is not None:
-            try:
-                kwargs[plan.language] = language_or_400(values["language"])
-            except DomainError:
-                return None
-        if plan.student is not None:
-            kwargs[plan.student] = student
-        if plan.res is not None:
-            kwargs[plan.res] = res
-        return kwargs
+        async def lean(request: Request) -> Response:
+            kwargs = plan.arguments(request)
+            if kwargs is None:
+                return await full(request)
+            LEAN.inc()
+            response: Response = await endpoint(**kwargs)
+            return response
 
-    @staticmethod
-    async def _handled(scope: Scope, exc: Exception) -> Any:
-        """The app's own answer to ``exc`` (its registered exception handlers)."""
-        handlers = scope["app"].exception_handlers
-        for cls in type(exc).__mro__:
-            handler = handlers.get(cls)
-            if handler is not None:
-                return await handler(Request(scope), exc)
-        raise exc
+        return lean

@@ -10,7 +10,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 from starlette_compress import CompressMiddleware
 
 from app import ops
@@ -19,7 +18,6 @@ from app.deps import current_student, request_refused
 from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.events.publisher import Publisher, PublishOptions, background_publisher
-from app.lean import LeanPath
 from app.limits import BodyLimit, Capacity
 from app.observability import RequestContext, configure_logging
 from app.resources import open_resources
@@ -72,21 +70,18 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
     return lifespan
 
 
-def _install_middleware(app: FastAPI, settings: Settings, templates: dict[int, str]) -> None:
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
     """The middleware stack, innermost first (each add_middleware wraps what is there)."""
     # The last added runs first on a request.
-    if settings.lean_path:
-        # Inside RequestContext: lean answers get request ids, metrics and the access log.
-        app.add_middleware(LeanPath, routes=training_router.routes, prefix="/training")
     if settings.compression:
         app.add_middleware(CompressMiddleware, minimum_size=settings.compress_min_size)
     # Inside BodyLimit: only requests whose body has arrived whole take a slot.
     app.add_middleware(Capacity, max_requests=settings.max_concurrency)
-    # Outside auth and the lean path, so it runs before anything reads a body (FastAPI
+    # Outside auth, so it runs before anything reads a body (FastAPI
     # parses a body before the auth dependency); inside CORS, so browsers can read its 413.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     if settings.cors_origins:
-        # Outside auth and the lean path: a preflight carries no token and is answered here.
+        # Outside auth: a preflight carries no token and is answered here.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -95,7 +90,7 @@ def _install_middleware(app: FastAPI, settings: Settings, templates: dict[int, s
             expose_headers=["ETag", "Retry-After", "X-Request-Id", "Warning"],
             max_age=600,
         )
-    app.add_middleware(RequestContext, access_log=settings.access_log, templates=templates)
+    app.add_middleware(RequestContext, access_log=settings.access_log)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,12 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     install_console(app)
     install_error_handlers(app, on_validation=request_refused)
-    app.include_router(training_router, prefix="/training", dependencies=[Depends(current_student)])
+    # The router carries its "/training" prefix itself, so each route's path (the metrics'
+    # and access log's route label) is the full one; auth is attached here.
+    app.include_router(training_router, dependencies=[Depends(current_student)])
     app.include_router(ops.router)
-    templates = {
-        id(route): "/training" + route.path
-        for route in training_router.routes
-        if isinstance(route, APIRoute)
-    }
-    _install_middleware(app, settings, templates)
+    _install_middleware(app, settings)
     return app

@@ -135,14 +135,9 @@ def _stale_headers(as_of: float) -> list[tuple[bytes, bytes]]:
 class RequestContext:
     """ASGI middleware: request id in and out, latency metric, one access-log line."""
 
-    def __init__(
-        self, app: ASGIApp, *, access_log: bool = True, templates: dict[int, str] | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
         self.access_log = access_log
-        # Route object id -> full template: an included router's routes know only their
-        # own part of the path, not the prefix they were mounted under.
-        self.templates = templates if templates is not None else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap one HTTP request."""
@@ -177,7 +172,7 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             matched = scope.get("route")
-            route = self.templates.get(id(matched)) or getattr(matched, "path", None) or "unmatched"
+            route = getattr(matched, "path", None) or "unmatched"
             _timer(route, method_label(scope["method"]), status).observe(elapsed)
             if self.access_log:
                 log.info(

@@ -11,6 +11,10 @@ medians and the median of the per-round ratios (this / base). Figures go to
 ``loadtests/results/compare.json``.
 
     python -m loadtests.compare --base dabe066 [--rounds 3] [--seconds 8]
+    python -m loadtests.compare --base HEAD --base-env LEAN_PATH=false --scenario my-progress
+
+``--base-env`` sets a variable for the base server only (one setting on and off, same
+code); ``--scenario`` (repeatable) picks scenarios.
 """
 
 from __future__ import annotations
@@ -64,12 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--base-env", action="append", default=[], metavar="NAME=VALUE", help="base only"
+    )
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS, help="default: all")
     args = parser.parse_args(argv)
+    chosen = args.scenario or list(SCENARIOS)
+    base_env = dict(item.split("=", 1) for item in args.base_env)
     RESULTS.mkdir(parents=True, exist_ok=True)
     base_python = checkout(args.base)
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
     secret = DEV_JWT_SECRET
-    rows: dict[str, dict[str, list[float]]] = {n: {"this": [], "base": []} for n in SCENARIOS}
+    rows: dict[str, dict[str, list[float]]] = {n: {"this": [], "base": []} for n in chosen}
     with ExitStack() as stack:
         embedded = EmbeddedMongo(WORK / "data")
         mongo_url = embedded.start()
@@ -98,13 +108,14 @@ def main(argv: list[str] | None = None) -> int:
                         REDIS_URL=redis_url,
                         REDIS_PREFIX="lmxcmp:base:",
                         MARK_READ_RATE="0",
+                        **base_env,
                     ),
                 )
             ),
         }
         plan = scenarios(secret, sample_ids)
         for round_ in range(args.rounds):
-            for name in SCENARIOS:
+            for name in chosen:
                 _, requests = plan[name]
                 # Alternate which goes first, so neither always meets the other's leftovers.
                 order = ("this", "base") if round_ % 2 == 0 else ("base", "this")
@@ -120,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
     summary: dict[str, dict[str, object]] = {}
+    label = " ".join([args.base, *args.base_env])
     print(
-        f"\n| scenario | this req/s (median) | {args.base} req/s (median) "
+        f"\n| scenario | this req/s (median) | {label} req/s (median) "
         "| this / base (median of rounds) |"
     )
     print("|---|---|---|---|")
@@ -132,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {statistics.median(got['this']):,.0f} | "
             f"{statistics.median(got['base']):,.0f} | {statistics.median(ratios):.2f} |"
         )
-    (RESULTS / "compare.json").write_text(json.dumps({"base": args.base, **summary}, indent=2))
+    (RESULTS / "compare.json").write_text(json.dumps({"base": label, **summary}, indent=2))
     return 0
 
 

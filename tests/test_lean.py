@@ -1,4 +1,4 @@
-"""The lean path (``app.lean``) answers exactly as the full app does, and leaves every
+"""The lean route (``app.lean``) answers exactly as the full app does, and leaves every
 request it cannot serve whole to the app."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+
+from app.training.router import router as training_router
 
 from tests.conftest import Api, make_settings, running_app
 
@@ -69,3 +71,26 @@ def _stable(res: Any) -> Any:
     if isinstance(body, dict):
         body.pop("as_of", None)
     return body
+
+
+async def test_a_repeated_auth_header_gets_one_answer_on_both_paths(
+    api: Api, mongo_url: str, catalog_db: str, redis_kind: str
+) -> None:
+    """Lean or not, a repeated Authorization or X-Client-Id header is the same 401."""
+    full = make_settings(mongo_url, catalog_db, redis_kind, lean_path=False)
+    async with running_app(full) as plain:
+        good = api.headers()
+        for name in ("Authorization", "X-Client-Id"):
+            headers = [*good.items(), (name, good[name])]
+            answers = [
+                await client.get("/training/samples", params={"language": "c"}, headers=headers)
+                for client in (api.client, plain.client)
+            ]
+            assert [a.status_code for a in answers] == [401, 401], name
+            assert answers[0].json() == answers[1].json()
+
+
+def test_each_training_route_has_its_full_path_as_its_label() -> None:
+    """The metrics and the access log label a request by its route's path: the training
+    router carries its prefix, so no map from route to template is needed."""
+    assert all(route.path.startswith("/training/") for route in training_router.routes)

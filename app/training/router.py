@@ -23,11 +23,12 @@ from app.deps import (
     ValidLanguage,
 )
 from app.errors import InvalidRequest, error_responses
+from app.lean import LeanRoute
 from app.responses import catalog_response, json_response, student_response
 from app.timefmt import utcnow
 from app.training import catalog, leaderboard, preferences, progress, recommend, shapes
 from app.training import mark_read as mark_read_service
-from app.training.bodies import PreferencesIn, StrictJsonRoute, TimeSpentIn
+from app.training.bodies import PreferencesIn, TimeSpentIn
 from app.training.filters import SampleFilter
 from app.training.params import (
     Area,
@@ -53,9 +54,13 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-# Bodies are read by StrictJsonRoute: a key repeated in a JSON object is a 422.
+# LeanRoute: the hot GETs skip FastAPI's dependency solving (``app.lean``); bodies are read
+# strictly (a key repeated in a JSON object is a 422).
 router = APIRouter(
-    tags=["training"], generate_unique_id_function=operation_id, route_class=StrictJsonRoute
+    prefix="/training",
+    tags=["training"],
+    generate_unique_id_function=operation_id,
+    route_class=LeanRoute,
 )
 
 COMMON_ERRORS = error_responses(400, 401, 422, 503)
