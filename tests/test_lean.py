@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from app.training.router import router as training_router
-
 from tests.conftest import Api, make_settings, running_app
 
 REQUESTS: list[tuple[str, dict[str, Any]]] = [
