@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from app.training.curriculum import language_of
 from app.training.filters import SampleFilter, haystack, search_needle
-from app.training.ports import CatalogSource, Facets, Page, SampleDoc
+from app.training.ports import CatalogSource, Facets, Page, SampleDoc, sample_fragment
 from cache.catalog import CatalogCache
 
 T = TypeVar("T")
@@ -31,10 +31,19 @@ class LanguageCatalog:
     samples: list[SampleDoc]
     by_id: dict[str, SampleDoc] = field(init=False)
     haystacks: list[str] = field(init=False)
+    fragments: dict[str, bytes] = field(init=False)  # id -> JSON without the closing brace
 
     def __post_init__(self) -> None:
         self.by_id = {s["sample_id"]: s for s in self.samples}
         self.haystacks = [haystack(s) for s in self.samples]
+        self.fragments = {s["sample_id"]: sample_fragment(s) for s in self.samples}
+
+    def page(self, rows: Sequence[SampleDoc], page: int, limit: int) -> Page:
+        """A slice of ``rows`` (samples of this language), with their fragments."""
+        skip = (page - 1) * limit
+        items = rows[skip : skip + limit]
+        frags = [self.fragments[s["sample_id"]] for s in items]
+        return Page(items, len(rows), page, limit, frags)
 
 
 class CachedCatalog:
@@ -54,31 +63,35 @@ class CachedCatalog:
 
         return await self.cache.get(version, f"samples:{language}", load, shared=False)
 
-    async def samples(self, language: str, flt: SampleFilter) -> Sequence[SampleDoc]:
-        """The matching samples, one list per filter combination kept in process."""
+    async def _rows(
+        self, language: str, flt: SampleFilter
+    ) -> tuple[LanguageCatalog, Sequence[SampleDoc]]:
         version = await self.version()
         base = await self._language(version, language)
         if flt.is_empty:
-            return base.samples
+            return base, base.samples
 
         async def load() -> list[SampleDoc]:
             return [s for s in base.samples if flt.matches(s)]
 
-        return await self.cache.get(version, f"view:{language}:{flt.key}", load, shared=False)
+        view = await self.cache.get(version, f"view:{language}:{flt.key}", load, shared=False)
+        return base, view
+
+    async def samples(self, language: str, flt: SampleFilter) -> Sequence[SampleDoc]:
+        """The matching samples, one list per filter combination kept in process."""
+        return (await self._rows(language, flt))[1]
 
     async def page(self, language: str, flt: SampleFilter, *, page: int, limit: int) -> Page:
-        """A slice of the cached listing."""
-        rows = await self.samples(language, flt)
-        skip = (page - 1) * limit
-        return Page(rows[skip : skip + limit], len(rows), page, limit)
+        """A slice of the cached listing, with the samples' pre-serialised fragments."""
+        base, rows = await self._rows(language, flt)
+        return base.page(rows, page, limit)
 
     async def search(self, language: str, text: str, *, page: int, limit: int) -> Page:
         """A scan of the lowercased question and answer texts."""
         base = await self._language(await self.version(), language)
         needle = search_needle(text)
         hits = [s for s, hay in zip(base.samples, base.haystacks, strict=True) if needle in hay]
-        skip = (page - 1) * limit
-        return Page(hits[skip : skip + limit], len(hits), page, limit)
+        return base.page(hits, page, limit)
 
     async def sample(self, sample_id: str) -> SampleDoc | None:
         """From the id index of the sample's language (its id prefix), else the source."""

@@ -48,9 +48,7 @@ async def samples_page(
 ) -> SamplePage:
     """One page of a language's samples passing ``flt``, with the student's read state."""
     found = await catalog.page(language, flt, page=page, limit=limit)
-    data = await with_read_state(
-        reads=reads, student=student, language=language, samples=found.items
-    )
+    data = await with_read_state(reads=reads, student=student, language=language, page=found)
     return {
         "status": "success",
         "language": language,
@@ -71,9 +69,7 @@ async def search_page(
 ) -> SearchPage:
     """One page of the samples holding ``text``, with the student's read state."""
     found = await catalog.search(language, text, page=page, limit=limit)
-    data = await with_read_state(
-        reads=reads, student=student, language=language, samples=found.items
-    )
+    data = await with_read_state(reads=reads, student=student, language=language, page=found)
     return {
         "status": "success",
         "language": language,

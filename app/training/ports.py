@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, TypedDict, TypeVar
 
+import orjson
+
 from app.training.filters import SampleFilter
 
 T = TypeVar("T")
@@ -24,6 +26,11 @@ SampleDoc = dict[str, Any]
 """A sample as stored (no ``_id``). Cached ones are shared: never mutate them."""
 
 
+def sample_fragment(sample: SampleDoc) -> bytes:
+    """``sample``'s JSON object without its closing brace: a ``Page.fragments`` item."""
+    return orjson.dumps(sample)[:-1]
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page of a listing."""
@@ -32,6 +39,9 @@ class Page:
     total: int
     page: int
     limit: int
+    # Each item's JSON object without its closing brace, when the source keeps them
+    # (``read_state.with_read_state`` splices the read state in instead of re-serialising).
+    fragments: Sequence[bytes] | None = None
 
 
 class Facets(TypedDict):
