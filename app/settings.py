@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     )
     lean_path: bool = Field(
         default=True,
-        description="The hot GET routes skip FastAPI's dependency solving (same routing and answers).",
+        description="The hot GET routes skip FastAPI's dependency solving (same answers).",
     )
     access_log: bool = Field(default=True, description="One JSON log line per request.")
     warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
