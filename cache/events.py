@@ -92,6 +92,32 @@ class EventStream:
         """XACK: ``ids`` are done for ``group``; how many were pending."""
         return int(await self.backend.call(lambda r: r.xack(self.key, group, *ids))) if ids else 0
 
+    async def oldest_unacked(self, group: str) -> str | None:
+        """The id of ``group``'s oldest entry not yet acknowledged: its oldest pending
+        (delivered, unacknowledged) entry, else the first it has not been given yet;
+        None when it is done with every entry (or the group does not exist)."""
+
+        async def find(client: Any) -> str | None:
+            summary = await client.xpending(self.key, group)
+            if summary and int(summary.get("pending") or 0) > 0:
+                return str(summary["min"])
+            groups = await client.xinfo_groups(self.key)
+            last = next(
+                (g.get("last-delivered-id") for g in groups if str(g.get("name")) == group),
+                None,
+            )
+            if last is None:
+                return None
+            after = await client.xrange(self.key, f"({last}", "+", count=1)
+            return str(after[0][0]) if after else None
+
+        try:
+            return await self.backend.call(find)
+        except ResponseError as exc:  # no stream or no group yet: nothing waits
+            if "NOGROUP" in str(exc) or "no such key" in str(exc):
+                return None
+            raise
+
 
 def _entries(raw: Any) -> list[Entry]:
     """Stream entries as (id, fields); a deleted entry still pending has no fields."""
