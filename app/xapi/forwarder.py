@@ -39,6 +39,7 @@ from pymongo.errors import PyMongoError
 from app.db import Database
 from app.events.lease import Lease
 from app.events.schema import event_of
+from app.faults import crash_point
 from app.settings import Settings
 from app.shutdown import ShutdownBudget
 from app.timefmt import iso, utcnow
@@ -222,6 +223,7 @@ class Forwarder:
         else:
             self.tally.forwarded += len(items)
             FORWARDED.inc(len(items))
+            crash_point("xapi_stored")  # stored, not yet acknowledged: a redelivery window
         await self.stream.ack(GROUP, [i for item in items for i in item.entry_ids])
 
     async def _park(self, item: Item, answer: Answer) -> None:

@@ -55,9 +55,7 @@ class LrsAway(Exception):
 class LrsClient:
     """POSTs statements to one LRS endpoint with HTTP basic auth."""
 
-    def __init__(
-        self, endpoint: str, *, user: str, password: str, timeout: float = 10.0
-    ) -> None:
+    def __init__(self, endpoint: str, *, user: str, password: str, timeout: float = 10.0) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.http = httpx.AsyncClient(
             auth=httpx.BasicAuth(user, password) if user else None,

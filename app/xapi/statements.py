@@ -87,9 +87,7 @@ class StatementMaker:
         """The platform, and the chapter (parent) and language course (grouping)."""
         course = f"{self.homepage}/training/languages/{language}"
         activities: dict[str, Any] = {
-            "grouping": [
-                {"objectType": "Activity", "id": course, "definition": {"type": COURSE}}
-            ]
+            "grouping": [{"objectType": "Activity", "id": course, "definition": {"type": COURSE}}]
         }
         if info is not None and info.chapter is not None:
             chapter = f"{course}/chapters/{info.chapter}"
