@@ -4,9 +4,10 @@ Université Numérique's LRS, ``ralph-malph`` on PyPI) with its file-system back
 Ralph pins older FastAPI and uvicorn than the service's, so it lives in a virtualenv of its
 own (``ralph_python``: made on first use under ``~/.cache/lumetrix`` or
 ``LUMETRIX_RALPH_VENV``, once per machine, under a file lock so concurrent test runs build
-it once). ``RalphLrs`` serves it with uvicorn on a loopback port (no reloader, unlike
-``ralph runserver``; its file backend made to append, see ``SERVE``), HTTP basic auth for one user, statements kept in a directory, so it
-can be stopped and started again on the same port with what it had stored.
+it once). ``RalphLrs`` serves it with uvicorn on a loopback port (no reloader, unlike ``ralph
+runserver``; its file backend made to append, see ``SERVE``), HTTP basic auth for one
+user, statements kept in a directory, so it can be stopped and started again on the same
+port with what it had stored.
 ``validate`` checks statements against Ralph's own xAPI pydantic models
 (``ralph.models.xapi``) in that virtualenv.
 """
