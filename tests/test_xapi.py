@@ -495,25 +495,31 @@ async def test_a_statement_the_lrs_refuses_is_dead_lettered_and_the_rest_stored(
     events = _visits(students, 12)
     bad = {**events[5], "student": ""}  # an account with no name: Ralph refuses it (422)
     stream = EventStream(real_backend, "events", maxlen=1_000_000)
-    await stream.append([stream_fields(e) for e in [*events[:5], bad, *events[5:]]])
+    # And an entry no statement can be made of (no totals, no sample).
+    broken = {"event_id": "broken-1", "type": SAMPLE_READ, "data": b'{"type": "sample_read"}'}
+    await stream.append([stream_fields(e) for e in [*events[:5], bad, *events[5:]]] + [broken])
     settings = Settings(**_xapi(lrs, homepage), xapi_actor="id", events_stream="events")
     dead = dead_letters(real_backend, settings)
     forwarder = Forwarder(
         db, stream, dead, _client(lrs), _maker(homepage, "id"), ForwardOptions(batch=50)
     )
     try:
-        assert await forwarder.forward_once() == len(events) + 1
+        assert await forwarder.forward_once() == len(events) + 2
     finally:
         await forwarder.lrs.close()
-    assert (forwarder.tally.forwarded, forwarder.tally.refused) == (len(events), 1)
+    assert (forwarder.tally.forwarded, forwarder.tally.refused) == (len(events), 2)
     stored = [s for st in students for s in lrs.statements(agent=_agent(homepage, st, "id"))]
     assert {s["id"] for s in stored} == {statement_id(e) for e in events}
-    parked = await dead.range_from()
-    assert len(parked) == 1
-    fields = parked[0][1]
-    assert fields["event_id"] == bad["event_id"] and fields["status"] == "422"
-    assert "actor" in fields["reason"]
-    assert orjson.loads(fields["statement"])["id"] == statement_id(bad)
+    parked = sorted((fields for _, fields in await dead.range_from()), key=lambda f: f["status"])
+    assert len(parked) == 2
+    never_sent, refused = parked
+    assert never_sent["event_id"] == "broken-1" and never_sent["status"] == "0"
+    assert (
+        "no statement" in never_sent["reason"] and never_sent["data"] == '{"type": "sample_read"}'
+    )
+    assert refused["event_id"] == bad["event_id"] and refused["status"] == "422"
+    assert "actor" in refused["reason"]
+    assert orjson.loads(refused["statement"])["id"] == statement_id(bad)
     assert await stream.oldest_unacked(GROUP) is None  # all acknowledged, the bad one too
 
 
@@ -553,6 +559,7 @@ async def test_backfill_stores_each_past_read_once_however_often_it_runs(
     assert out.stdout.strip().startswith("1500 statements of 1 students sent: 1500 stored")
     stored = lrs.statements(agent=_agent(homepage, student))
     assert len(stored) == len({s["id"] for s in stored}) == 1500
+    assert validate(stored) == []
     ext = _maker(homepage).ext
     last = max(stored, key=lambda s: s["timestamp"])
     assert last["result"]["extensions"][ext("total-points")] == sum(1 + n % 2 for n in range(1500))

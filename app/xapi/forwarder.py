@@ -193,19 +193,30 @@ class Forwarder:
 
     async def _items(self, entries: list[Entry]) -> tuple[dict[str, Item], list[str]]:
         """The batch's statements by id (one per id: a republished event twice in a batch
-        is sent once) and the entries with nothing to send (trimmed, other types)."""
-        events: list[tuple[str, dict[str, Any]]] = []
+        is sent once) and the entries with nothing to send (trimmed, other types, and
+        those no statement can be made of, which are dead-lettered)."""
+        events: list[tuple[str, dict[str, str], Any]] = []
         skipped: list[str] = []
         for entry_id, fields in entries:
-            event = event_of(fields) if "data" in fields else None
-            if event is None or event.get("type") not in VERBS:
+            try:
+                event = event_of(fields) if "data" in fields else None
+            except ValueError:
+                event = {"type": fields.get("type")}  # unreadable: dead-lettered below
+            if not isinstance(event, dict) or event.get("type") not in VERBS:
                 skipped.append(entry_id)
             else:
-                events.append((entry_id, event))
-        infos = await self.infos.of([str(e["sample_id"]) for _, e in events])
+                events.append((entry_id, fields, event))
+        infos = await self.infos.of([str(e.get("sample_id")) for _, _, e in events])
         items: dict[str, Item] = {}
-        for entry_id, event in events:
-            statement = self.maker.statement(event, infos[str(event["sample_id"])])
+        for entry_id, fields, event in events:
+            try:
+                statement = self.maker.statement(event, infos[str(event.get("sample_id"))])
+            except (KeyError, TypeError, ValueError) as exc:
+                await self._dead_letter(fields, "", 0, f"no statement: {exc!r}", b"")
+                self.tally.refused += 1
+                REFUSED.inc()
+                skipped.append(entry_id)
+                continue
             item = items.setdefault(statement["id"], Item(statement, event))
             item.entry_ids.append(entry_id)
         return items, skipped
@@ -234,14 +245,28 @@ class Forwarder:
             answer.status,
             answer.reason,
         )
+        fields = {"event_id": str(item.event.get("event_id", "")), "data": ""}
+        statement = orjson.dumps(item.statement)
+        await self._dead_letter(
+            fields, item.statement["id"], answer.status, answer.reason, statement
+        )
+
+    async def _dead_letter(
+        self, event: dict[str, str], statement_id: str, status: int, reason: str, body: bytes
+    ) -> None:
+        """One entry of the dead-letter stream: the event (its id; its data when no
+        statement was made of it), the statement, the LRS's status (0: never sent), why."""
+        if not statement_id:
+            log.warning("xapi forwarder: event %s dead-lettered: %s", event.get("event_id"), reason)
         await self.dead.append(
             [
                 {
-                    "event_id": str(item.event.get("event_id", "")),
-                    "statement_id": str(item.statement["id"]),
-                    "status": str(answer.status),
-                    "reason": answer.reason,
-                    "statement": orjson.dumps(item.statement),
+                    "event_id": str(event.get("event_id", "")),
+                    "data": str(event.get("data", "")),
+                    "statement_id": statement_id,
+                    "status": str(status),
+                    "reason": reason,
+                    "statement": body,
                     "at": iso(utcnow()),
                 }
             ]
