@@ -251,6 +251,9 @@ async def test_every_read_and_award_reaches_the_lrs_once_through_the_serving_wor
         await _wait_for(arrived, "45 statements in the LRS", 30)
         # Reported, not asserted (a shared machine): the issue asks for within 5 s.
         print(f"45 statements in the LRS {time.monotonic() - began:.2f} s after the last read")
+        metrics = (await api.client.get("/metrics")).text
+        assert "lumetrix_xapi_forwarded_total" in metrics
+        assert "lumetrix_xapi_lag_seconds" in metrics
     stored = _of(lrs, homepage, students)
     verbs = Counter(s["verb"]["id"] for s in stored)
     assert verbs == {EXPERIENCED["id"]: 25, SCORED["id"]: 20}
