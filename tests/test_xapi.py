@@ -20,10 +20,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
+from app.auth import mint_token
 from app.db import PROGRESS, SAMPLES, Database
+from app.embedded import free_port
 from app.events.schema import POINTS_AWARDED, SAMPLE_READ, stream_fields, visit_events
 from app.settings import Settings
 from app.timefmt import iso, utcnow
@@ -50,7 +53,7 @@ from app.xapi.statements import (
 from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
 from tests.conftest import SECRET, Api, c_samples, make_settings, running_app
-from tests.live import ROOT
+from tests.live import ROOT, start_server
 from tests.test_cli import lumetrix
 from tools.ralph_lrs import RalphLrs, validate
 
@@ -286,6 +289,55 @@ async def test_every_read_and_award_reaches_the_lrs_once_through_the_serving_wor
     assert len(_of(lrs, homepage, students)) == 45
 
 
+async def test_lumetrix_serve_forwards_each_read_once_and_again_after_a_sigkill(
+    mongo_url: str, db: Database, lrs: RalphLrs, real_backend: CacheBackend, shared_redis_url: str
+) -> None:
+    homepage = _homepage()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "LUMETRIX_TEST_CRASH_AT"},
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB": db.name,
+        "JWT_SECRET": SECRET,
+        "LUMETRIX_ENV": "test",
+        "MARK_READ_RATE": "0",
+        "WARM_ON_START": "false",
+        "ACCESS_LOG": "false",
+        "REDIS_URL": shared_redis_url,
+        "REDIS_PREFIX": real_backend.prefix,
+        # Not a test of Redis blips: a loaded machine's 0.1 s timeouts open the breaker.
+        "REDIS_TIMEOUT": "1",
+        **{k.upper(): str(v) for k, v in _xapi(lrs, homepage).items()},
+    }
+    rounds = [[f"SIDHI_XS{r}{n}_{uuid.uuid4().hex[:6]}" for n in range(5)] for r in range(2)]
+    for students in rounds:  # the second round on a server started after a SIGKILL
+        port = free_port()
+        server = await start_server(port, env, log=lrs.workdir / "serve.log")
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                for n, student in enumerate(students):
+                    token = mint_token(SECRET, sub=student, client_id="web")
+                    headers = {"Authorization": f"Bearer {token}", "X-Client-Id": "web"}
+                    for i in [0, 1, 2, 3, 0]:  # 4 first reads and a revisit
+                        res = await http.post(
+                            f"/training/samples/{SAMPLE_IDS[n * 4 + i]}/mark-read",
+                            params={"time_spent": 20}, headers=headers,
+                        )  # fmt: skip
+                        assert res.status_code == 200, res.text
+
+            async def arrived(students: list[str] = students) -> bool:
+                return len(_of(lrs, homepage, students)) >= 45
+
+            await _wait_for(arrived, f"45 statements of round {rounds.index(students)}", 60)
+        finally:
+            server.kill()  # SIGKILL: the worker, its publisher and its forwarder
+            await asyncio.to_thread(server.wait, 20)
+    for students in rounds:
+        stored = _of(lrs, homepage, students)
+        verbs = Counter(s["verb"]["id"] for s in stored)
+        assert verbs == {EXPERIENCED["id"]: 25, SCORED["id"]: 20}
+        assert len({s["id"] for s in stored}) == 45
+
+
 def _client(lrs: RalphLrs) -> LrsClient:
     return LrsClient(lrs.endpoint, user=lrs.user, password=lrs.password)
 
@@ -417,6 +469,7 @@ async def test_a_forwarder_killed_mid_batch_leaves_nothing_missing_nor_stored_tw
     last.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(last.wait, 20) == 0
     stored = _of(lrs, homepage, students)
+    assert validate(stored) == []
     assert Counter(s["id"] for s in stored).most_common(1)[0][1] == 1  # nothing twice
     assert {s["id"] for s in stored} == {statement_id(e) for e in events}  # nothing missing
 
@@ -456,6 +509,7 @@ async def test_with_the_lrs_stopped_the_backlog_and_lag_grow_and_all_arrives_aft
             await task
             await forwarder.lrs.close()
     stored = _of(lrs, homepage, students)
+    assert validate(stored) == []
     assert len(stored) == len({s["id"] for s in stored}) == 3 * 7 * 2
     assert forwarder.lag == 0.0
 
