@@ -45,7 +45,7 @@ bench: $(STAMP)  ## side-by-side benchmark: ceiling, cached, uncached, mark-read
 compare: $(STAMP)  ## this checkout against BASE (a commit) in one run, interleaved: cached page, my-progress, mark-read
 	$(BIN)/python -m loadtests.compare --base $${BASE:?set BASE=<commit>} $(COMPARE_ARGS)
 
-eventbench: $(STAMP)  ## progress events: publisher events/s (embedded DB -> REDIS_URL or local DB 14), mark-read cost with vs without the outbox
+eventbench: $(STAMP)  ## progress events: publisher events/s (embedded DB -> REDIS_URL or local DB 14), mark-read cost with vs without the outbox, xAPI statements/s into a local Ralph LRS and the lag while it is away (EVENTBENCH_ARGS="--xapi-only")
 	$(BIN)/python -m loadtests.events_bench $(EVENTBENCH_ARGS)
 
 scalebench: $(STAMP)  ## one Redis vs a local 3-master Redis Cluster: cached-page req/s in one run, memory per 100k students

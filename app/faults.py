@@ -1,7 +1,8 @@
 """A test-only fault hook: the process kills itself (SIGKILL) at a named step of a
 mark-read or of the event publisher, so the crash-safety tests can check what a crash
 at that step leaves behind. The event publisher's one step is ``events_published``: a batch
-streamed to Redis, not yet deleted from the outbox.
+streamed to Redis, not yet deleted from the outbox; the xAPI forwarder's is ``xapi_stored``: a
+batch stored in the LRS, its stream entries not yet acknowledged.
 
 ``LUMETRIX_TEST_CRASH_AT=<step>`` arms it; it is read once at import and ignored when
 ``LUMETRIX_ENV=production``. Unset, ``crash_point`` costs one comparison.

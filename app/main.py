@@ -25,13 +25,14 @@ from app.settings import Settings, get_settings
 from app.shutdown import ShutdownBudget
 from app.training.curriculum import LANGUAGES
 from app.training.router import router as training_router
+from app.xapi.forwarder import background_forwarder, build_forwarder
 
 log = logging.getLogger("lumetrix")
 
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: open every resource, warm the catalog, run the event publisher,
-    serve, and close it all on the way out."""
+    """The app's lifespan: open every resource, warm the catalog, run the event publisher
+    (and the xAPI forwarder, with XAPI_LRS_URL), serve, and close it all on the way out."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +65,16 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 if settings.events_publisher
                 else None
             )
-            async with background_publisher(publisher, shutdown):
+            # With an LRS configured, every worker runs a forwarder; one (by lease) forwards.
+            forwarder = (
+                build_forwarder(resources.db, resources.events, resources.backend, settings)
+                if settings.xapi_lrs_url and settings.xapi_forwarder
+                else None
+            )
+            async with (
+                background_publisher(publisher, shutdown),
+                background_forwarder(forwarder, shutdown),
+            ):
                 yield
 
     return lifespan

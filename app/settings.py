@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Only ever used in development; production refuses to start with it.
@@ -209,7 +209,45 @@ class Settings(BaseSettings):
         description="Name of the event stream, under REDIS_PREFIX.",
     )
 
-    @field_validator("mongodb_url", "redis_url", mode="before")
+    # --- learning records (app/xapi): the event stream forwarded to an xAPI Learning
+    # Record Store, at least once, by one forwarder among all workers (a lease); the LRS
+    # dedupes by statement id, so each statement is stored once. ---------------------
+    xapi_lrs_url: str | None = Field(
+        default=None,
+        description="The LRS's xAPI endpoint (statements are POSTed to <it>/statements), "
+        "e.g. http://127.0.0.1:8100/xAPI; unset: no forwarding.",
+    )
+    xapi_lrs_user: str = Field(default="", description="HTTP basic-auth user at the LRS.")
+    xapi_lrs_password: SecretStr = Field(
+        default=SecretStr(""), description="HTTP basic-auth password at the LRS."
+    )
+    xapi_homepage: str = Field(
+        default="https://lumetrix.example",
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The platform's home page: the actor accounts' homePage and the base of "
+        "the activity and extension IRIs (<it>/training/samples/<id>).",
+    )
+    xapi_actor: Literal["pseudonym", "id"] = Field(
+        default="pseudonym",
+        description="The actor account's name: the student's keyed pseudonym (as on the "
+        "leaderboards), or their raw id (id: only when the LRS may hold it).",
+    )
+    xapi_forwarder: bool = Field(
+        default=True,
+        description="With XAPI_LRS_URL set, run the xAPI forwarder in every serving worker "
+        "(only the lease holder forwards); false: leave it to `lumetrix events forward-xapi`.",
+    )
+    xapi_batch: int = Field(
+        default=100, ge=1, le=1000, description="Statements POSTed to the LRS per request."
+    )
+    xapi_timeout: float = Field(default=10.0, gt=0, description="LRS request timeout, s.")
+    xapi_max_backoff: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest pause between attempts while the LRS is away, s.",
+    )
+
+    @field_validator("mongodb_url", "redis_url", "xapi_lrs_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """``REDIS_URL=`` (empty) means unset, as a shell user would expect."""
@@ -235,6 +273,20 @@ class Settings(BaseSettings):
                         "https://app.example.com (no path, no trailing slash, no wildcard)"
                     )
         return value
+
+    @field_validator("xapi_homepage")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        """IRIs are built as ``<home page>/training/...``: one slash between."""
+        return value.rstrip("/")
+
+    @field_validator("xapi_lrs_url")
+    @classmethod
+    def _http_endpoint(cls, value: str | None) -> str | None:
+        """The LRS is spoken to over HTTP(S): anything else is a typo to refuse at start."""
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"XAPI_LRS_URL: {value!r} is not an http:// or https:// URL")
+        return None if value is None else value.rstrip("/")
 
     @field_validator("redis_prefix")
     @classmethod

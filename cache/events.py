@@ -67,30 +67,69 @@ class EventStream:
         """Create consumer group ``group`` (and the stream), reading from ``start``;
         an existing group is left as it is."""
 
-        async def create(client: Any) -> None:
-            try:
-                await client.xgroup_create(self.key, group, id=start, mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-
-        await self.backend.call(create)
+        await self.backend.call(lambda r: _create_group(r, self.key, group, start))
 
     async def read_group(
         self, group: str, consumer: str, *, pending: bool, count: int, block_ms: int | None
     ) -> list[Entry]:
         """XREADGROUP: this consumer's delivered but unacknowledged entries (``pending``),
-        else new ones, waiting up to ``block_ms`` (None: not at all)."""
-        found = await self.backend.call(
-            lambda r: r.xreadgroup(
-                group, consumer, {self.key: "0" if pending else ">"}, count=count, block=block_ms
-            )
-        )
+        else new ones, waiting up to ``block_ms`` (None: not at all). A group gone with its
+        stream (a Redis that came back empty, a deleted key) is made again, from the
+        start: nothing is read this time."""
+
+        async def read(client: Any) -> Any:
+            try:
+                return await client.xreadgroup(
+                    group, consumer, {self.key: "0" if pending else ">"}, count=count,
+                    block=block_ms,
+                )  # fmt: skip
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await _create_group(client, self.key, group, "0")
+                return []
+
+        found = await self.backend.call(read)
         return _entries(found[0][1]) if found else []
 
     async def ack(self, group: str, ids: Sequence[str]) -> int:
         """XACK: ``ids`` are done for ``group``; how many were pending."""
         return int(await self.backend.call(lambda r: r.xack(self.key, group, *ids))) if ids else 0
+
+    async def oldest_unacked(self, group: str) -> str | None:
+        """The id of ``group``'s oldest entry not yet acknowledged: its oldest pending
+        (delivered, unacknowledged) entry, else the first it has not been given yet;
+        None when it is done with every entry (or the group does not exist)."""
+
+        async def find(client: Any) -> str | None:
+            try:
+                summary = await client.xpending(self.key, group)
+            except ResponseError as exc:  # no stream or no group yet: nothing waits
+                if "NOGROUP" in str(exc) or "no such key" in str(exc):
+                    return None
+                raise
+            if summary and int(summary.get("pending") or 0) > 0:
+                return str(summary["min"])
+            groups = await client.xinfo_groups(self.key)
+            last = next(
+                (g.get("last-delivered-id") for g in groups if str(g.get("name")) == group),
+                None,
+            )
+            if last is None:
+                return None
+            after = await client.xrange(self.key, f"({last}", "+", count=1)
+            return str(after[0][0]) if after else None
+
+        return await self.backend.call(find)
+
+
+async def _create_group(client: Any, key: str, group: str, start: str) -> None:
+    """XGROUP CREATE … MKSTREAM; an existing group is left as it is."""
+    try:
+        await client.xgroup_create(key, group, id=start, mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
 
 
 def _entries(raw: Any) -> list[Entry]:

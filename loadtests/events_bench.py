@@ -42,6 +42,7 @@ from app.visit_batches import VisitCommitter
 from app.writer_sessions import WriterSessions
 from cache.backend import create_backend
 from cache.events import EventStream
+from loadtests import xapi_bench
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 
@@ -198,6 +199,10 @@ async def run(args: argparse.Namespace, mongo_url: str) -> None:
     client = create_client(mongo_url, timeout_ms=5000)
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
     try:
+        if args.xapi_only:
+            await xapi_bench.run(client[f"eventbench_{uuid.uuid4().hex[:8]}"], redis_url,
+                                 realistic_outbox, args)  # fmt: skip
+            return
         print(f"publisher: a backlog of {args.events:,} events, SecantusDB -> {redis_url}")
         for per_batch in (1, 16):
             for batch in args.batch:
@@ -215,6 +220,9 @@ async def run(args: argparse.Namespace, mongo_url: str) -> None:
             rate = size * 1000 / ms
             print(f"  batch {size:>2} {label:<12} {ms:7.2f} ms/batch  {rate:7.0f} visits/s")
         await client.drop_database(db.name)
+        db = client[f"eventbench_{uuid.uuid4().hex[:8]}"]
+        await xapi_bench.run(db, redis_url, realistic_outbox, args)
+        await client.drop_database(db.name)
     finally:
         await client.close()
 
@@ -227,6 +235,7 @@ def main() -> None:
         "--batch", type=lambda s: [int(x) for x in s.split(",")], default=[500, 100]
     )
     parser.add_argument("--visits", type=int, default=800)
+    xapi_bench.add_arguments(parser)
     args = parser.parse_args()
     with embedded_database() as url:
         asyncio.run(run(args, url))

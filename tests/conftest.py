@@ -35,6 +35,7 @@ from migrations.add_language_to_samples import migrate
 from tests.factories import make_sample
 from tests.live import chromium, live_server
 from tools import redis_servers
+from tools.ralph_lrs import RalphLrs
 
 SECRET = "test-secret-of-at-least-thirty-two-bytes!!"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -330,6 +331,17 @@ async def small_catalog_db(mongo_client: Any, samples: int) -> str:
         ]
     )
     return name
+
+
+@pytest.fixture(scope="session")
+def lrs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RalphLrs]:
+    """Ralph's xAPI LRS for the whole session, from its own virtualenv (built on first
+    use, then cached: ``tools.ralph_lrs``), statements in a temporary directory. Tests
+    keep apart by home page (``XAPI_HOMEPAGE``) and students of their own."""
+    server = RalphLrs(tmp_path_factory.mktemp("ralph"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 # Installs the system tools the tests drive when it can (root, or sudo without a password):
 # redis-server/redis-cli (the Redis Cluster and publisher tests), Debian's chromium and
 # chromium-driver (the console's browser tests), Node.js and npm (the TypeScript client check).
+# Builds Ralph's LRS virtualenv on first use (tools/ralph_lrs.py, cached in ~/.cache/lumetrix).
 # Runs the Redis tests against a real Redis too: TEST_REDIS_URL when set, else the one on
 # 127.0.0.1:6379 (DB 13), else a throwaway redis-server of its own.
 set -euo pipefail
@@ -42,4 +43,8 @@ if [ -z "${TEST_REDIS_URL:-}" ]; then
   fi
 fi
 echo "real Redis for the tests: $TEST_REDIS_URL"
+# Ralph's LRS (the xAPI tests) runs from a virtualenv of its own, built once from PyPI and
+# cached under ~/.cache/lumetrix (LUMETRIX_RALPH_VENV): built here, so a failure says so
+# up front rather than in the middle of the suite.
+"$python" -c 'from tools.ralph_lrs import ralph_python; print("Ralph LRS:", ralph_python())'
 "$python" -m pytest "$@"

@@ -1,6 +1,7 @@
 """The ``lumetrix`` command line: serve, set up data, mint tokens, maintain stats.
 
-The commands live in modules by topic (``serve``, ``data``, ``tokens``, ``events``); this
+The commands live in modules by topic (``serve``, ``data``, ``tokens``, ``events``,
+``xapi``); this
 module holds the Typer app, registers them in the order ``--help`` lists them, and ``main``
 (the console-script entry point ``lumetrix = app.cli:main``)."""
 
@@ -10,7 +11,7 @@ import sys
 
 import typer
 
-from app.cli import data, events, serve, tokens
+from app.cli import data, events, serve, tokens, xapi
 from app.cli.common import CommandError
 from app.cli.serve import console_url
 
@@ -34,6 +35,7 @@ cli.command("export-progress")(data.export_progress)
 cli.command("delete-student")(data.delete_student_cmd)
 cli.command()(data.reconcile)
 cli.add_typer(events.events_cli, name="events")
+cli.add_typer(xapi.xapi_cli, name="xapi")
 
 
 def main() -> None:

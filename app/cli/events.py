@@ -1,4 +1,5 @@
-"""``lumetrix events``: stream the outbox to the Redis stream, print the stream."""
+"""``lumetrix events``: stream the outbox to the Redis stream, print the stream, forward
+it to an xAPI Learning Record Store."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from app.handles import Resources
 
 events_cli = typer.Typer(
-    help="Progress events: stream the outbox to Redis, print the stream.",
+    help="Progress events: stream the outbox to Redis, print the stream, forward it to an "
+    "xAPI LRS.",
     no_args_is_help=True,
 )
 
@@ -93,3 +95,37 @@ def events_tail(
         with_resources(work, settings, ping_redis=True)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+@events_cli.command("forward-xapi")
+def events_forward_xapi() -> None:
+    """Forward the stream to the xAPI LRS (XAPI_LRS_URL) while holding the forwarder lease,
+    until SIGTERM/Ctrl-C."""
+    from app.xapi.forwarder import build_forwarder
+
+    setup_logging()
+    settings = load_settings()
+    _shared_redis(settings, "forward-xapi")
+    if settings.xapi_lrs_url is None:
+        typer.echo("error: `lumetrix events forward-xapi` needs XAPI_LRS_URL", err=True)
+        raise typer.Exit(2)
+
+    async def work(res: Resources) -> str:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        forwarder = build_forwarder(res.db, res.events, res.backend, res.settings)
+        typer.echo(
+            f"forwarding {res.events.key} to {forwarder.lrs.statements_url} as "
+            f"{forwarder.lease.owner}",
+            err=True,
+        )
+        try:
+            await forwarder.run(stop)
+        finally:
+            await forwarder.lrs.close()
+        done = forwarder.tally
+        return f"{done.forwarded} forwarded, {done.refused} refused, {done.retried} retried"
+
+    summary = with_resources(work, settings, ping_redis=True)
+    typer.echo(f"stopped; statements: {summary}", err=True)

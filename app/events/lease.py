@@ -32,10 +32,14 @@ def owner_name() -> str:
 
 
 class Lease:
-    """Takes, renews and releases the publisher lease for ``owner``."""
+    """Takes, renews and releases the lease ``name`` (default: the publisher's) for
+    ``owner``."""
 
-    def __init__(self, db: Database, *, seconds: float, owner: str | None = None) -> None:
+    def __init__(
+        self, db: Database, *, seconds: float, owner: str | None = None, name: str = LEASE_ID
+    ) -> None:
         self.db = db
+        self.name = name  # the lease's _id: one per kind of worker (publisher, forwarder)
         self.seconds = seconds
         self.owner = owner or owner_name()
 
@@ -44,7 +48,7 @@ class Lease:
         now = utcnow()
         try:
             doc = await self.db[META].find_one_and_update(
-                {"_id": LEASE_ID, "$or": [{"until": {"$lt": now}}, {"owner": self.owner}]},
+                {"_id": self.name, "$or": [{"until": {"$lt": now}}, {"owner": self.owner}]},
                 {"$set": {"owner": self.owner, "until": now + timedelta(seconds=self.seconds)}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
@@ -52,18 +56,18 @@ class Lease:
         except DuplicateKeyError:
             return False  # it exists and is another's, unexpired
         if doc is None:  # SecantusDB's racing-upsert quirk: read it back
-            doc = await self.db[META].find_one({"_id": LEASE_ID})
+            doc = await self.db[META].find_one({"_id": self.name})
         return doc is not None and doc.get("owner") == self.owner
 
     async def release(self) -> None:
         """Give the lease up now (a clean stop), so another publisher need not wait it out."""
         await self.db[META].update_one(
-            {"_id": LEASE_ID, "owner": self.owner}, {"$set": {"until": utcnow()}}
+            {"_id": self.name, "owner": self.owner}, {"$set": {"until": utcnow()}}
         )
 
     async def holder(self) -> str | None:
         """Who holds the lease now, if anyone."""
-        doc = await self.db[META].find_one({"_id": LEASE_ID})
+        doc = await self.db[META].find_one({"_id": self.name})
         if doc is None or doc["until"] < utcnow():
             return None
         return str(doc["owner"])

@@ -6,11 +6,11 @@ write on the request path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from pymongo import DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
@@ -297,3 +297,18 @@ async def insert_history(db: Database, student: str, docs: Sequence[dict[str, An
     ]
     if ops:
         await db[PROGRESS].bulk_write(ops, ordered=False)
+
+
+def first_reads(
+    db: Database, *, student: str | None = None, batch: int = 1000
+) -> AsyncIterator[dict[str, Any]]:
+    """Every first read (one ``sample_progress`` document each), by student, then in
+    the order they were read (``read_at``, then sample id): what a backfill replays."""
+    query: dict[str, Any] = {} if student is None else {"sidhi_id": student}
+    sort = [("sidhi_id", ASCENDING), ("read_at", ASCENDING), ("sample_id", ASCENDING)]
+    return aiter(db[PROGRESS].find(query, {"_id": 0}).sort(sort).batch_size(batch))
+
+
+async def count_all(db: Database, *, student: str | None = None) -> int:
+    """How many first reads there are (of one student, if given)."""
+    return await db[PROGRESS].count_documents({} if student is None else {"sidhi_id": student})

@@ -161,3 +161,12 @@ async def set_fields_by_id(db: Database, changes: Sequence[tuple[Any, dict[str, 
     ops = [UpdateOne({"_id": _id}, {"$set": fields}) for _id, fields in changes]
     result = await db[SAMPLES].bulk_write(ops, ordered=False)
     return result.modified_count
+
+
+async def placements(db: Database, sample_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Chapter and knowledge area of each of ``sample_ids`` the catalog holds."""
+    cursor = db[SAMPLES].find(
+        {"sample_id": {"$in": list(sample_ids)}},
+        {"_id": 0, "sample_id": 1, "chapter": 1, "knowledge_area": 1},
+    )
+    return {str(doc["sample_id"]): doc async for doc in cursor}
