@@ -3,8 +3,9 @@ and recent reads, from the student's Redis view (``cache.progress_view``) with M
 behind it.
 
 ``CachedProgress`` answers from the view in one round trip, loads it from MongoDB through
-the given loader on a miss, and answers from MongoDB alone while Redis fails;
-``MongoProgress`` always asks the loader (``LUMETRIX_CACHE=off``).
+the given loader on a miss, and answers from MongoDB alone while Redis fails; it also keeps
+the answers built from the view, serialised (``cache.progress_answers``). ``MongoProgress``
+always asks the loader and keeps nothing (``LUMETRIX_CACHE=off``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.timefmt import from_ms, to_ms
-from app.training.ports import ProgressLoader, StudentProgress, VisitNote
+from app.training.ports import KeptAnswer, ProgressLoader, StudentProgress, VisitNote
 from cache.metrics import CACHE_LOADS
+from cache.progress_answers import ProgressAnswers
 from cache.progress_view import ProgressViews, decode_fields, encode_fields
 from cache.singleflight import SingleFlight
 
@@ -38,6 +40,15 @@ class MongoProgress:
     async def invalidate(self, student: str) -> None:
         """Nothing kept."""
 
+    async def answer(self, student: str, name: str) -> KeptAnswer | None:
+        """Nothing kept."""
+        return None
+
+    async def keep(
+        self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
+    ) -> None:
+        """Nothing kept."""
+
     async def forget(self, student: str) -> int:
         """Nothing kept."""
         return 0
@@ -48,6 +59,7 @@ class CachedProgress:
 
     def __init__(self, views: ProgressViews, loader: ProgressLoader) -> None:
         self.views = views
+        self.answers = ProgressAnswers(views)
         self.loader = loader
         self._loads = SingleFlight()  # concurrent misses of one view share one load
 
@@ -86,7 +98,8 @@ class CachedProgress:
         installed = await self.views.backend.or_else(
             lambda: self.views.load(student, fields, pairs, token), refused
         )
-        return found, installed
+        # Installed, the view is this snapshot at the token's generation and load time.
+        return (found._replace(stamp="|".join(token)) if installed else found), installed
 
     async def get(self, student: str, language: str) -> StudentProgress:
         """One round trip on a hit."""
@@ -95,7 +108,7 @@ class CachedProgress:
             found = await self.views.read(student, language)
             if found is None:
                 return await self._load(student)
-            fields, latest = found
+            fields, latest, stamp = found
             stats, raw = decode_fields(fields)
             stats["recent"] = {
                 language: [{"sample_id": m, "read_at": from_ms(s)} for m, s in latest]
@@ -111,9 +124,29 @@ class CachedProgress:
                 }
                 for sid, doc in raw.items()
             }
-            return StudentProgress(stats, details)
+            return StudentProgress(stats, details, stamp)
 
         return await self.views.backend.or_else(cached, lambda: self.loader(student))
+
+    async def answer(self, student: str, name: str) -> KeptAnswer | None:
+        """One round trip; None on a miss, or while Redis fails."""
+
+        async def unavailable() -> None:
+            return None
+
+        async def kept() -> KeptAnswer | None:
+            found = await self.answers.get(student, name)
+            return None if found is None else KeptAnswer(*found)
+
+        return await self.views.backend.or_else(kept, unavailable)
+
+    async def keep(
+        self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
+    ) -> None:
+        """Best effort: an answer not kept is built again next time."""
+        await self.views.backend.best_effort(
+            lambda: self.answers.keep(student, name, body, stamp=stamp, until_ms=until_ms)
+        )
 
     async def record(
         self, student: str, language: str, increments: Mapping[str, int], visit: VisitNote

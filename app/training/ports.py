@@ -138,10 +138,21 @@ class ReadState(Protocol):
 # A student's progress: counters, preferences, streak buckets, recent reads.
 class StudentProgress(NamedTuple):
     """A student's stats document (``recent`` holding one language's newest first reads,
-    with datetimes) and the progress documents of those reads, by sample id."""
+    with datetimes) and the progress documents of those reads, by sample id; ``stamp``
+    names the state of the kept view it came from (None: not from a kept view), under
+    which an answer built from it may be kept (``ProgressSource.keep``)."""
 
     stats: dict[str, Any]
     details: dict[str, dict[str, Any]]
+    stamp: str | None = None
+
+
+class KeptAnswer(NamedTuple):
+    """An answer kept next to a student's progress view: serialised bytes (with the
+    ``as_of`` marker of ``app.training.answers``), valid until ``until_ms`` (epoch ms)."""
+
+    until_ms: int
+    body: bytes
 
 
 class ProgressLoader(Protocol):
@@ -168,6 +179,18 @@ class ProgressSource(Protocol):
 
     async def invalidate(self, student: str) -> None:
         """Forget what is kept after a change that is not a visit."""
+        ...
+
+    async def answer(self, student: str, name: str) -> KeptAnswer | None:
+        """The answer kept as ``name``, if the student's view has not changed since it was
+        kept (one round trip); None otherwise, or when nothing can be kept."""
+        ...
+
+    async def keep(
+        self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
+    ) -> None:
+        """Keep ``body`` as ``name``, built from the view state ``stamp``: only if the
+        view is still in that state (else it is dropped silently)."""
         ...
 
     async def forget(self, student: str) -> int:
