@@ -66,19 +66,19 @@ class ProgressAnswers:
         self._get = self.backend.client.register_script(_GET)
         self._keep = self.backend.client.register_script(_KEEP)
 
-    async def get(self, student: str, name: str) -> tuple[int, bytes] | None:
-        """(valid until, epoch ms; the bytes) of the answer ``name``, if it was built from
-        the view as it is now; one round trip."""
+    async def get(self, student: str, name: str, *, at_ms: int) -> bytes | None:
+        """The answer ``name``, if it was built from the view as it is now and is still
+        valid at ``at_ms`` (epoch ms); one round trip."""
         view, gen = self.views.keys(student)
         keys = [self.views.answers_key(student), view, gen, self.backend.epoch_key(student)]
         found = await self.backend.call(lambda r: self._get(keys=keys, args=[name], client=r))
-        if found is None:
+        raw = b"" if found is None else found.encode() if isinstance(found, str) else found
+        until, _, body = raw.partition(b"|")
+        if not body or at_ms >= int(until):
             MISS.inc()
             return None
         HIT.inc()
-        raw = found.encode() if isinstance(found, str) else bytes(found)
-        until, _, body = raw.partition(b"|")
-        return int(until), body
+        return bytes(body)
 
     async def keep(
         self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.timefmt import from_ms, to_ms
-from app.training.ports import KeptAnswer, ProgressLoader, StudentProgress, VisitNote
+from app.training.ports import ProgressLoader, StudentProgress, VisitNote
 from cache.metrics import CACHE_LOADS
 from cache.progress_answers import ProgressAnswers
 from cache.progress_view import ProgressViews, decode_fields, encode_fields
@@ -40,7 +40,7 @@ class MongoProgress:
     async def invalidate(self, student: str) -> None:
         """Nothing kept."""
 
-    async def answer(self, student: str, name: str) -> KeptAnswer | None:
+    async def answer(self, student: str, name: str, *, at_ms: int) -> bytes | None:
         """Nothing kept."""
         return None
 
@@ -128,17 +128,15 @@ class CachedProgress:
 
         return await self.views.backend.or_else(cached, lambda: self.loader(student))
 
-    async def answer(self, student: str, name: str) -> KeptAnswer | None:
+    async def answer(self, student: str, name: str, *, at_ms: int) -> bytes | None:
         """One round trip; None on a miss, or while Redis fails."""
 
         async def unavailable() -> None:
             return None
 
-        async def kept() -> KeptAnswer | None:
-            found = await self.answers.get(student, name)
-            return None if found is None else KeptAnswer(*found)
-
-        return await self.views.backend.or_else(kept, unavailable)
+        return await self.views.backend.or_else(
+            lambda: self.answers.get(student, name, at_ms=at_ms), unavailable
+        )
 
     async def keep(
         self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int

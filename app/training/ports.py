@@ -147,14 +147,6 @@ class StudentProgress(NamedTuple):
     stamp: str | None = None
 
 
-class KeptAnswer(NamedTuple):
-    """An answer kept next to a student's progress view: serialised bytes (with the
-    ``as_of`` marker of ``app.training.answers``), valid until ``until_ms`` (epoch ms)."""
-
-    until_ms: int
-    body: bytes
-
-
 class ProgressLoader(Protocol):
     """MongoDB's answer: the stats document and the details of every language's recent
     first reads."""
@@ -181,16 +173,18 @@ class ProgressSource(Protocol):
         """Forget what is kept after a change that is not a visit."""
         ...
 
-    async def answer(self, student: str, name: str) -> KeptAnswer | None:
-        """The answer kept as ``name``, if the student's view has not changed since it was
-        kept (one round trip); None otherwise, or when nothing can be kept."""
+    async def answer(self, student: str, name: str, *, at_ms: int) -> bytes | None:
+        """The answer kept as ``name`` (serialised, with the ``as_of`` marker of
+        ``app.training.answers``) if the student's view has not changed since it was kept
+        and it is still valid at ``at_ms`` (one round trip); None otherwise, or when
+        nothing can be kept."""
         ...
 
     async def keep(
         self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
     ) -> None:
-        """Keep ``body`` as ``name``, built from the view state ``stamp``: only if the
-        view is still in that state (else it is dropped silently)."""
+        """Keep ``body`` as ``name`` until ``until_ms`` (epoch ms), built from the view
+        state ``stamp``: only if the view is still in that state (else it is dropped)."""
         ...
 
     async def forget(self, student: str) -> int:

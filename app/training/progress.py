@@ -127,9 +127,9 @@ async def chapters_answer(
     changed since, else built and kept."""
     now = now or utcnow()
     name = f"chapters:{await catalog.version()}:{language}"
-    kept = await progress.answer(student, name)
+    kept = await progress.answer(student, name, at_ms=to_ms(now))
     if kept is not None:
-        return thaw(kept.body, now)
+        return thaw(kept, now)
     found = await progress.get(student, language)
     frozen = freeze(await _chapters(catalog, found, language, now))
     if found.stamp is not None:
@@ -243,9 +243,9 @@ async def my_progress_answer(
     changed since and the local day (the streak's) has not ended, else built and kept."""
     now = now or utcnow()
     name = f"progress:{await catalog.version()}:{language}:{tz or ''}:{streak_minimum}"
-    kept = await progress.answer(student, name)
-    if kept is not None and to_ms(now) < kept.until_ms:
-        return thaw(kept.body, now)
+    kept = await progress.answer(student, name, at_ms=to_ms(now))
+    if kept is not None:
+        return thaw(kept, now)
     found = await progress.get(student, language)
     body, streak_zone = await _my_progress(
         catalog, found, language=language, tz=tz, streak_minimum=streak_minimum, now=now
