@@ -17,7 +17,7 @@ from app.training.ports import ProgressLoader, StudentProgress, VisitNote
 from cache.metrics import CACHE_LOADS
 from cache.progress_answers import ProgressAnswers
 from cache.progress_view import ProgressViews, decode_fields, encode_fields
-from cache.singleflight import SingleFlight
+from cache.singleflight import NextFlight, SingleFlight
 
 VIEW_LOADS = CACHE_LOADS.labels("progress_view")
 
@@ -62,6 +62,10 @@ class CachedProgress:
         self.answers = ProgressAnswers(views)
         self.loader = loader
         self._loads = SingleFlight()  # concurrent misses of one view share one load
+        # While Redis fails every request needs MongoDB: a student's requests share loads
+        # (one at a time, each started after its callers came) instead of queueing one
+        # each at the load gate, where they were shed with 503s under load.
+        self._away = NextFlight()
 
     async def _load(self, student: str) -> StudentProgress:
         """Load the view from MongoDB, sharing a load under way (see ``CachedReads``)."""
@@ -126,7 +130,10 @@ class CachedProgress:
             }
             return StudentProgress(stats, details, stamp)
 
-        return await self.views.backend.or_else(cached, lambda: self.loader(student))
+        return await self.views.backend.or_else(cached, lambda: self._without_redis(student))
+
+    async def _without_redis(self, student: str) -> StudentProgress:
+        return await self._away.run(student, lambda: self.loader(student))
 
     async def answer(self, student: str, name: str, *, at_ms: int) -> bytes | None:
         """One round trip; None on a miss, or while Redis fails."""

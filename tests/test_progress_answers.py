@@ -5,6 +5,7 @@ and right through a Redis outage."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from app.training.answers import AS_OF_MARK, Serialised
 from app.training.streaks import day_ends
 from cache.progress_answers import HIT
 from cache.repairs import NamedRepairs
+from cache.singleflight import NextFlight
 from tests.conftest import Api
 from tests.test_cache import redis_outage, wait_recovered
 
@@ -186,3 +188,48 @@ async def test_answers_stay_right_through_a_redis_outage(api: Api) -> None:
         chapters = (await api.get("/training/chapters", language="cpp")).json()
         assert after["overview"]["samples_read"] == 1
         assert sum(c["read_questions"] for c in chapters["chapters"]) == 1
+
+
+async def test_while_redis_is_away_a_students_requests_share_fresh_loads(api: Api) -> None:
+    progress: Any = api.resources.progress
+    real, calls = progress.loader, []
+
+    async def counted(student: str) -> Any:
+        calls.append(student)
+        return await real(student)
+
+    progress.loader = counted
+    [sid] = await _ids(api, "python", 1)
+    async with redis_outage(api):
+        answers = await asyncio.gather(
+            *(api.get("/training/my-progress", language="python") for _ in range(40))
+        )
+        assert {r.status_code for r in answers} == {200}
+        assert 1 <= len(calls) <= 3  # not one MongoDB load each
+        # A read acknowledged before a request is in its answer, loads shared or not.
+        await api.post(f"/training/samples/{sid}/mark-read", time_spent=3)
+        after = await asyncio.gather(
+            *(api.get("/training/my-progress", language="python") for _ in range(10))
+        )
+        assert {r.json()["overview"]["samples_read"] for r in after} == {1}
+
+
+async def test_a_caller_never_shares_a_load_that_started_before_it() -> None:
+    flight, started, release = NextFlight(), [], asyncio.Event()
+    state = {"value": 0}
+
+    async def load() -> int:
+        seen = state["value"]  # what the load reads when it starts
+        started.append(seen)
+        await release.wait()
+        return seen
+
+    first = asyncio.create_task(flight.run("k", load))
+    await asyncio.sleep(0)
+    state["value"] = 1  # a write lands while the first load runs
+    later = [asyncio.create_task(flight.run("k", load)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await first == 0
+    assert {await t for t in later} == {1}
+    assert started == [0, 1]  # one load for all five later callers
