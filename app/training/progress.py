@@ -11,6 +11,7 @@ trip and a byte copy (``app.training.answers``).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -126,14 +127,32 @@ async def chapters_answer(
     """``chapters``, serialised: the answer kept from the student's view when it has not
     changed since, else built and kept."""
     now = now or utcnow()
+
+    async def build(found: StudentProgress) -> tuple[ChaptersOut, int]:
+        return await _chapters(catalog, found, language, now), FOREVER_MS
+
     name = f"chapters:{await catalog.version()}:{language}"
+    return await _kept_or_built(progress, student, language, name, now, build)
+
+
+async def _kept_or_built(
+    progress: ProgressSource,
+    student: str,
+    language: Language,
+    name: str,
+    now: datetime,
+    build: Callable[[StudentProgress], Awaitable[tuple[Mapping[str, Any], int]]],
+) -> Serialised:
+    """The answer kept as ``name`` if still valid, else ``build`` it from the student's
+    progress (answer, valid until ms) and keep it when that came from the kept view."""
     kept = await progress.answer(student, name, at_ms=to_ms(now))
     if kept is not None:
         return thaw(kept, now)
     found = await progress.get(student, language)
-    frozen = freeze(await _chapters(catalog, found, language, now))
+    body, until = await build(found)
+    frozen = freeze(body)
     if found.stamp is not None:
-        await progress.keep(student, name, frozen, stamp=found.stamp, until_ms=FOREVER_MS)
+        await progress.keep(student, name, frozen, stamp=found.stamp, until_ms=until)
     return thaw(frozen, now)
 
 
@@ -242,19 +261,15 @@ async def my_progress_answer(
     """``my_progress``, serialised: the answer kept from the student's view when it has not
     changed since and the local day (the streak's) has not ended, else built and kept."""
     now = now or utcnow()
+
+    async def build(found: StudentProgress) -> tuple[ProgressOut, int]:
+        body, streak_zone = await _my_progress(
+            catalog, found, language=language, tz=tz, streak_minimum=streak_minimum, now=now
+        )
+        return body, day_ends(streak_zone, now)  # the streak counts days: valid until then
+
     name = f"progress:{await catalog.version()}:{language}:{tz or ''}:{streak_minimum}"
-    kept = await progress.answer(student, name, at_ms=to_ms(now))
-    if kept is not None:
-        return thaw(kept, now)
-    found = await progress.get(student, language)
-    body, streak_zone = await _my_progress(
-        catalog, found, language=language, tz=tz, streak_minimum=streak_minimum, now=now
-    )
-    frozen = freeze(body)
-    if found.stamp is not None:
-        until = day_ends(streak_zone, now)
-        await progress.keep(student, name, frozen, stamp=found.stamp, until_ms=until)
-    return thaw(frozen, now)
+    return await _kept_or_built(progress, student, language, name, now, build)
 
 
 async def my_progress(
