@@ -192,11 +192,18 @@ async def test_answers_stay_right_through_a_redis_outage(api: Api) -> None:
 
 async def test_while_redis_is_away_a_students_requests_share_fresh_loads(api: Api) -> None:
     progress: Any = api.resources.progress
-    real, calls = progress.loader, []
+    real, calls, running = progress.loader, [], [0]
+    most = 0
 
     async def counted(student: str) -> Any:
+        nonlocal most
         calls.append(student)
-        return await real(student)
+        running[0] += 1
+        most = max(most, running[0])
+        try:
+            return await real(student)
+        finally:
+            running[0] -= 1
 
     progress.loader = counted
     [sid] = await _ids(api, "python", 1)
@@ -205,7 +212,10 @@ async def test_while_redis_is_away_a_students_requests_share_fresh_loads(api: Ap
             *(api.get("/training/my-progress", language="python") for _ in range(40))
         )
         assert {r.status_code for r in answers} == {200}
-        assert 1 <= len(calls) <= 3  # not one MongoDB load each
+        # One load of the student at a time, shared by the requests that came meanwhile
+        # (a fakeredis outage answers at once: 2 loads; a Cluster's fails request by
+        # request as its connects time out, so more waves), not one load each at once.
+        assert most == 1 and len(calls) < 40
         # A read acknowledged before a request is in its answer, loads shared or not.
         await api.post(f"/training/samples/{sid}/mark-read", time_spent=3)
         after = await asyncio.gather(
