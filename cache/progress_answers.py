@@ -8,8 +8,9 @@ and every repair moves the generation and every load sets a new load time, so wh
 changes the view makes its answers stale without touching them, and a hit is one
 ``EVALSHA`` and a byte copy.
 
-The hash never outlives the generation key (its TTL is capped by the generation's), so a
-generation that expires and starts counting again cannot bring an old stamp back.
+The hash lives an hour after its latest answer was kept, and never longer than the
+generation key (its TTL is capped by the generation's), so a generation that expires and
+starts counting again cannot bring an old stamp back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from cache.progress_view import SENTINEL, ProgressViews
 HIT = CACHE_LOOKUPS.labels("progress_answer", "hit")
 MISS = CACHE_LOOKUPS.labels("progress_answer", "miss")
 MAX_ANSWERS = 16  # per student: languages and time zones asked; past it the hash starts over
+# Answers serve a student's session (repeated views of the same screen), not the week a view
+# lives: an hour after the last one was kept they go, and their memory with them.
+ANSWER_TTL_MS = 3600 * 1000
 
 # KEYS: answers, view, gen, epoch. ARGV: name. The kept ``<until>|<bytes>``, or nil.
 _GET = f"""
@@ -87,6 +91,6 @@ class ProgressAnswers:
         view, gen = self.views.keys(student)
         keys = [self.views.answers_key(student), view, gen]
         value = str(until_ms).encode() + b"|" + body
-        argv = [name, stamp, value, self.views.ttl_ms, MAX_ANSWERS]
+        argv = [name, stamp, value, min(self.views.ttl_ms, ANSWER_TTL_MS), MAX_ANSWERS]
         kept = await self.backend.call(lambda r: self._keep(keys=keys, args=argv, client=r))
         return int(kept) == 1
