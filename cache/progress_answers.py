@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from cache.backend import CacheBackend
 from cache.metrics import CACHE_LOOKUPS
-from cache.progress_view import SENTINEL, ProgressViews
+from cache.progress_view import SENTINEL, ProgressViews, ViewRead, parse_read
 
 HIT = CACHE_LOOKUPS.labels("progress_answer", "hit")
 MISS = CACHE_LOOKUPS.labels("progress_answer", "miss")
@@ -26,17 +26,24 @@ MAX_ANSWERS = 16  # per student: languages and time zones asked; past it the has
 # lives: an hour after the last one was kept they go, and their memory with them.
 ANSWER_TTL_MS = 3600 * 1000
 
-# KEYS: answers, view, gen, epoch. ARGV: name. The kept ``<until>|<bytes>``, or nil.
+# KEYS: answers, view, gen, epoch, recent(lang). ARGV: name, now ms. {1, bytes} for an
+# answer kept from the view as it is and valid at ARGV[2]; else what ``_READ`` answers.
 _GET = f"""
-local a = redis.call('HGET', KEYS[1], ARGV[1])
-if not a then return false end
 local l = redis.call('HGET', KEYS[2], '{SENTINEL}')
-if not l then return false end
 local e = redis.call('GET', KEYS[4])
-if e and tonumber(l) <= tonumber(e) then return false end
-local stamp = (redis.call('GET', KEYS[3]) or '') .. '|' .. l .. '|'
-if string.sub(a, 1, #stamp) ~= stamp then return false end
-return string.sub(a, #stamp + 1)
+local g = redis.call('GET', KEYS[3]) or ''
+if l and not (e and tonumber(l) <= tonumber(e)) then
+  local a = redis.call('HGET', KEYS[1], ARGV[1])
+  local stamp = g .. '|' .. l .. '|'
+  if a and string.sub(a, 1, #stamp) == stamp then
+    local bar = string.find(a, '|', #stamp + 1, true)
+    if bar and tonumber(string.sub(a, #stamp + 1, bar - 1)) > tonumber(ARGV[2]) then
+      return {{1, string.sub(a, bar + 1)}}
+    end
+  end
+end
+return {{0, redis.call('HGETALL', KEYS[2]), redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES'),
+  e, g}}
 """
 
 # KEYS: answers, view, gen. ARGV: name, stamp, until|bytes, ttl ms, max answers.
@@ -70,19 +77,29 @@ class ProgressAnswers:
         self._get = self.backend.client.register_script(_GET)
         self._keep = self.backend.client.register_script(_KEEP)
 
-    async def get(self, student: str, name: str, *, at_ms: int) -> bytes | None:
-        """The answer ``name``, if it was built from the view as it is now and is still
-        valid at ``at_ms`` (epoch ms); one round trip."""
+    async def get(
+        self, student: str, name: str, *, language: str, at_ms: int
+    ) -> bytes | ViewRead | None:
+        """In one round trip: the answer ``name`` (bytes) if it was built from the view as
+        it is now and is still valid at ``at_ms`` (epoch ms); else the view in ``language``
+        as ``ProgressViews.read`` gives it (None when not loaded)."""
         view, gen = self.views.keys(student)
-        keys = [self.views.answers_key(student), view, gen, self.backend.epoch_key(student)]
-        found = await self.backend.call(lambda r: self._get(keys=keys, args=[name], client=r))
-        raw = b"" if found is None else found.encode() if isinstance(found, str) else found
-        until, _, body = raw.partition(b"|")
-        if not body or at_ms >= int(until):
-            MISS.inc()
-            return None
-        HIT.inc()
-        return bytes(body)
+        keys = [
+            self.views.answers_key(student),
+            view,
+            gen,
+            self.backend.epoch_key(student),
+            self.views.recent_key(student, language),
+        ]
+        found = await self.backend.call(
+            lambda r: self._get(keys=keys, args=[name, at_ms], client=r)
+        )
+        if found[0] == 1:
+            HIT.inc()
+            body = found[1]
+            return body.encode() if isinstance(body, str) else bytes(body)
+        MISS.inc()
+        return parse_read(*found[1:])
 
     async def keep(
         self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int

@@ -30,6 +30,8 @@ from cache.backend import CacheBackend, Repair
 from cache.progress import BEGIN_LOAD
 
 SENTINEL = "__loaded__"
+# A view as read: (hash fields, recent (sample, read_at ms) oldest first, stamp).
+ViewRead = tuple[dict[str, Any], list[tuple[str, float]], str]
 RECENT = 10
 DETAIL_INTS = ("read_at", "last_revisited", "time_spent", "revisited_count")
 DETAIL_JSON = ("chapter", "knowledge_area")
@@ -104,6 +106,20 @@ return 1
 """
 
 
+def parse_read(
+    flat: list[str], latest: list[str], epoch: str | None, generation: str
+) -> ViewRead | None:
+    """A view as ``_READ`` answers it (HGETALL, ZRANGE WITHSCORES, epoch, generation):
+    (fields, recent reads oldest first, stamp), or None when not loaded or older than the
+    epoch."""
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    loaded = fields.pop(SENTINEL, None)
+    if loaded is None or (epoch is not None and float(loaded) <= float(epoch)):
+        return None
+    recent = [(m, float(s)) for m, s in zip(latest[::2], latest[1::2], strict=True)]
+    return fields, recent, f"{generation}|{loaded}"
+
+
 def flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested mappings to dotted paths (leaves as they are)."""
     out: dict[str, Any] = {}
@@ -158,9 +174,7 @@ class ProgressViews:
         """The sorted set of the student's newest first reads in ``language``."""
         return self.backend.key("pview-recent", "{" + student + "}", language)
 
-    async def read(
-        self, student: str, language: str
-    ) -> tuple[dict[str, Any], list[tuple[str, float]], str] | None:
+    async def read(self, student: str, language: str) -> ViewRead | None:
         """(hash fields decoded, recent (sample, read_at ms) oldest first, stamp) in one
         round trip; None when the view is not loaded or older than the progress epoch.
         The stamp, ``<generation>|<load time>``, changes with every write-through, repair
@@ -171,12 +185,7 @@ class ProgressViews:
         flat, latest, epoch, generation = await self.backend.call(
             lambda r: self._read(keys=keys, client=r)
         )
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
-        loaded = fields.pop(SENTINEL, None)
-        if loaded is None or (epoch is not None and float(loaded) <= float(epoch)):
-            return None
-        recent = [(m, float(s)) for m, s in zip(latest[::2], latest[1::2], strict=True)]
-        return fields, recent, f"{generation}|{loaded}"
+        return parse_read(flat, latest, epoch, generation)
 
     async def begin_load(self, student: str) -> tuple[str, str]:
         """(generation, Redis time in ms): read both before the MongoDB snapshot."""

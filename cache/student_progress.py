@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.timefmt import from_ms, to_ms
-from app.training.ports import ProgressLoader, StudentProgress, VisitNote
+from app.training.ports import Kept, ProgressLoader, StudentProgress, VisitNote
 from cache.metrics import CACHE_LOADS
 from cache.progress_answers import ProgressAnswers
-from cache.progress_view import ProgressViews, decode_fields, encode_fields
+from cache.progress_view import ProgressViews, ViewRead, decode_fields, encode_fields
 from cache.singleflight import NextFlight, SingleFlight
 
 VIEW_LOADS = CACHE_LOADS.labels("progress_view")
@@ -40,9 +40,9 @@ class MongoProgress:
     async def invalidate(self, student: str) -> None:
         """Nothing kept."""
 
-    async def answer(self, student: str, name: str, *, at_ms: int) -> bytes | None:
+    async def answer(self, student: str, name: str, *, language: str, at_ms: int) -> Kept:
         """Nothing kept."""
-        return None
+        return Kept(None)
 
     async def keep(
         self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
@@ -112,38 +112,27 @@ class CachedProgress:
             found = await self.views.read(student, language)
             if found is None:
                 return await self._load(student)
-            fields, latest, stamp = found
-            stats, raw = decode_fields(fields)
-            stats["recent"] = {
-                language: [{"sample_id": m, "read_at": from_ms(s)} for m, s in latest]
-            }
-            details = {
-                sid: {
-                    **doc,
-                    "sample_id": sid,
-                    "read_at": from_ms(doc["read_at"]) if doc.get("read_at") else None,
-                    "last_revisited": (
-                        from_ms(doc["last_revisited"]) if doc.get("last_revisited") else None
-                    ),
-                }
-                for sid, doc in raw.items()
-            }
-            return StudentProgress(stats, details, stamp)
+            return _decoded(found, language)
 
         return await self.views.backend.or_else(cached, lambda: self._without_redis(student))
 
     async def _without_redis(self, student: str) -> StudentProgress:
         return await self._away.run(student, lambda: self.loader(student))
 
-    async def answer(self, student: str, name: str, *, at_ms: int) -> bytes | None:
-        """One round trip; None on a miss, or while Redis fails."""
+    async def answer(self, student: str, name: str, *, language: str, at_ms: int) -> Kept:
+        """One round trip: the kept answer, or on a miss the view (if kept); nothing
+        while Redis fails."""
 
-        async def unavailable() -> None:
-            return None
+        async def kept() -> Kept:
+            found = await self.answers.get(student, name, language=language, at_ms=at_ms)
+            if isinstance(found, bytes):
+                return Kept(found)
+            return Kept(None, None if found is None else _decoded(found, language))
 
-        return await self.views.backend.or_else(
-            lambda: self.answers.get(student, name, at_ms=at_ms), unavailable
-        )
+        async def unavailable() -> Kept:
+            return Kept(None)
+
+        return await self.views.backend.or_else(kept, unavailable)
 
     async def keep(
         self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
@@ -180,3 +169,20 @@ class CachedProgress:
     async def forget(self, student: str) -> int:
         """May raise CacheUnavailable: a deletion must not pass silently."""
         return await self.views.forget(student)
+
+
+def _decoded(found: ViewRead, language: str) -> StudentProgress:
+    """A view as read (``ProgressViews.read``) as the services see progress."""
+    fields, latest, stamp = found
+    stats, raw = decode_fields(fields)
+    stats["recent"] = {language: [{"sample_id": m, "read_at": from_ms(s)} for m, s in latest]}
+    details = {
+        sid: {
+            **doc,
+            "sample_id": sid,
+            "read_at": from_ms(doc["read_at"]) if doc.get("read_at") else None,
+            "last_revisited": from_ms(doc["last_revisited"]) if doc.get("last_revisited") else None,
+        }
+        for sid, doc in raw.items()
+    }
+    return StudentProgress(stats, details, stamp)

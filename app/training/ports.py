@@ -147,6 +147,14 @@ class StudentProgress(NamedTuple):
     stamp: str | None = None
 
 
+class Kept(NamedTuple):
+    """What ``ProgressSource.answer`` found: the kept answer's bytes, or on a miss (None)
+    the student's progress when the same round trip could read it (else None)."""
+
+    body: bytes | None
+    found: StudentProgress | None = None
+
+
 class ProgressLoader(Protocol):
     """MongoDB's answer: the stats document and the details of every language's recent
     first reads."""
@@ -173,11 +181,11 @@ class ProgressSource(Protocol):
         """Forget what is kept after a change that is not a visit."""
         ...
 
-    async def answer(self, student: str, name: str, *, at_ms: int) -> bytes | None:
-        """The answer kept as ``name`` (serialised, with the ``as_of`` marker of
-        ``app.training.answers``) if the student's view has not changed since it was kept
-        and it is still valid at ``at_ms`` (one round trip); None otherwise, or when
-        nothing can be kept."""
+    async def answer(self, student: str, name: str, *, language: str, at_ms: int) -> Kept:
+        """In one round trip: the answer kept as ``name`` (serialised, with the ``as_of``
+        marker of ``app.training.answers``) if the student's view has not changed since it
+        was kept and it is still valid at ``at_ms``; else what ``get`` would answer, when
+        the view is kept (so a miss needs no second read)."""
         ...
 
     async def keep(

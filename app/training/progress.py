@@ -145,10 +145,10 @@ async def _kept_or_built(
 ) -> Serialised:
     """The answer kept as ``name`` if still valid, else ``build`` it from the student's
     progress (answer, valid until ms) and keep it when that came from the kept view."""
-    kept = await progress.answer(student, name, at_ms=to_ms(now))
-    if kept is not None:
-        return thaw(kept, now)
-    found = await progress.get(student, language)
+    kept = await progress.answer(student, name, language=language, at_ms=to_ms(now))
+    if kept.body is not None:
+        return thaw(kept.body, now)
+    found = kept.found or await progress.get(student, language)
     body, until = await build(found)
     frozen = freeze(body)
     if found.stamp is not None:
