@@ -1,4 +1,5 @@
-"""Fast JSON responses: orjson bytes, no second pass through pydantic."""
+"""Fast JSON responses: orjson bytes, no second pass through pydantic; a service's
+``Serialised`` answer is sent as it is."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from app.training.answers import Serialised
+
 
 def json_response(
     payload: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """``payload`` serialised by orjson (datetimes as ISO-8601)."""
+    """``payload`` serialised by orjson (datetimes as ISO-8601), or the bytes of a
+    ``Serialised`` payload unchanged."""
     return Response(
-        orjson.dumps(payload),
+        payload.body if isinstance(payload, Serialised) else orjson.dumps(payload),
         status_code=status_code,
         media_type="application/json",
         headers=headers,

@@ -10,7 +10,8 @@ Keys share the student's ``{hash tag}`` (one Cluster slot):
   (``read_at``/``last_revisited`` as epoch ms, ``time_spent``, ``revisited_count``,
   ``chapter``/``knowledge_area`` as JSON); ``__loaded__`` is the load time (ms);
 - ``pview-recent:{S}:<lang>``: a sorted set of the newest ``RECENT`` first reads;
-- ``pview-gen:{S}``: the generation.
+- ``pview-gen:{S}``: the generation;
+- ``pview-ans:{S}``: answers built from the view, serialised (``cache.progress_answers``).
 
 The rules are the read sets' (``cache.progress``): mark-read writes MongoDB first, then
 ``record`` (adds only to a loaded view, bumps the generation either way); ``load``
@@ -29,6 +30,8 @@ from cache.backend import CacheBackend, Repair
 from cache.progress import BEGIN_LOAD
 
 SENTINEL = "__loaded__"
+# A view as read: (hash fields, recent (sample, read_at ms) oldest first, stamp).
+ViewRead = tuple[dict[str, Any], list[tuple[str, float]], str]
 RECENT = 10
 DETAIL_INTS = ("read_at", "last_revisited", "time_spent", "revisited_count")
 DETAIL_JSON = ("chapter", "knowledge_area")
@@ -68,10 +71,11 @@ redis.call('PEXPIRE', KEYS[3], ARGV[1])
 return 1
 """
 
-# KEYS: view, recent(lang), epoch. One command for my-progress: fields, recent, epoch.
+# KEYS: view, recent(lang), epoch, gen. One command for my-progress: fields, recent,
+# epoch, and the generation (what an answer built from them is kept under).
 _READ = """
 return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'),
-  redis.call('GET', KEYS[3])}
+  redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4]) or ''}
 """
 
 # KEYS: view, gen, recent zsets... ARGV: generation, ttl ms, started ms, n fields,
@@ -100,6 +104,20 @@ for k = 3, #KEYS do
 end
 return 1
 """
+
+
+def parse_read(
+    flat: list[str], latest: list[str], epoch: str | None, generation: str
+) -> ViewRead | None:
+    """A view as ``_READ`` answers it (HGETALL, ZRANGE WITHSCORES, epoch, generation):
+    (fields, recent reads oldest first, stamp), or None when not loaded or older than the
+    epoch."""
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    loaded = fields.pop(SENTINEL, None)
+    if loaded is None or (epoch is not None and float(loaded) <= float(epoch)):
+        return None
+    recent = [(m, float(s)) for m, s in zip(latest[::2], latest[1::2], strict=True)]
+    return fields, recent, f"{generation}|{loaded}"
 
 
 def flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -148,24 +166,26 @@ class ProgressViews:
         tag = "{" + student + "}"
         return self.backend.key("pview", tag), self.backend.key("pview-gen", tag)
 
+    def answers_key(self, student: str) -> str:
+        """The hash of answers built from the view (``cache.progress_answers``)."""
+        return self.backend.key("pview-ans", "{" + student + "}")
+
     def recent_key(self, student: str, language: str) -> str:
         """The sorted set of the student's newest first reads in ``language``."""
         return self.backend.key("pview-recent", "{" + student + "}", language)
 
-    async def read(
-        self, student: str, language: str
-    ) -> tuple[dict[str, Any], list[tuple[str, float]]] | None:
-        """(hash fields decoded, recent (sample, read_at ms) oldest first) in one round
-        trip; None when the view is not loaded or older than the progress epoch."""
-        key, _ = self.keys(student)
-        keys = [key, self.recent_key(student, language), self.backend.epoch_key(student)]
+    async def read(self, student: str, language: str) -> ViewRead | None:
+        """(hash fields decoded, recent (sample, read_at ms) oldest first, stamp) in one
+        round trip; None when the view is not loaded or older than the progress epoch.
+        The stamp, ``<generation>|<load time>``, changes with every write-through, repair
+        and load of the view."""
+        key, gen = self.keys(student)
+        keys = [key, self.recent_key(student, language), self.backend.epoch_key(student), gen]
         # One EVALSHA answering flat lists: no pipeline, no per-reply callbacks.
-        flat, latest, epoch = await self.backend.call(lambda r: self._read(keys=keys, client=r))
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
-        loaded = fields.pop(SENTINEL, None)
-        if loaded is None or (epoch is not None and float(loaded) <= float(epoch)):
-            return None
-        return fields, [(m, float(s)) for m, s in zip(latest[::2], latest[1::2], strict=True)]
+        flat, latest, epoch, generation = await self.backend.call(
+            lambda r: self._read(keys=keys, client=r)
+        )
+        return parse_read(flat, latest, epoch, generation)
 
     async def begin_load(self, student: str) -> tuple[str, str]:
         """(generation, Redis time in ms): read both before the MongoDB snapshot."""
@@ -227,14 +247,15 @@ class ProgressViews:
         that is not a visit (preferences, a rebuilt stats document)."""
         key, gen = self.keys(student)
         recent = tuple(self.recent_key(student, lang) for lang in self.languages)
-        return Repair(gen, (key, *recent), self.ttl_ms)
+        return Repair(gen, (key, self.answers_key(student), *recent), self.ttl_ms)
 
     async def forget(self, student: str) -> int:
         """Delete every key of the student's view (their data is being deleted); return
         how many existed."""
         key, gen = self.keys(student)
         recent = [self.recent_key(student, lang) for lang in self.languages]
-        deleted: int = await self.backend.call(lambda r: r.delete(key, gen, *recent))
+        answers = self.answers_key(student)
+        deleted: int = await self.backend.call(lambda r: r.delete(key, gen, answers, *recent))
         return int(deleted)
 
 

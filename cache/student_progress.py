@@ -3,8 +3,9 @@ and recent reads, from the student's Redis view (``cache.progress_view``) with M
 behind it.
 
 ``CachedProgress`` answers from the view in one round trip, loads it from MongoDB through
-the given loader on a miss, and answers from MongoDB alone while Redis fails;
-``MongoProgress`` always asks the loader (``LUMETRIX_CACHE=off``).
+the given loader on a miss, and answers from MongoDB alone while Redis fails; it also keeps
+the answers built from the view, serialised (``cache.progress_answers``). ``MongoProgress``
+always asks the loader and keeps nothing (``LUMETRIX_CACHE=off``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.timefmt import from_ms, to_ms
-from app.training.ports import ProgressLoader, StudentProgress, VisitNote
+from app.training.ports import Kept, ProgressLoader, StudentProgress, VisitNote
 from cache.metrics import CACHE_LOADS
-from cache.progress_view import ProgressViews, decode_fields, encode_fields
-from cache.singleflight import SingleFlight
+from cache.progress_answers import ProgressAnswers
+from cache.progress_view import ProgressViews, ViewRead, decode_fields, encode_fields
+from cache.singleflight import NextFlight, SingleFlight
 
 VIEW_LOADS = CACHE_LOADS.labels("progress_view")
 
@@ -38,6 +40,15 @@ class MongoProgress:
     async def invalidate(self, student: str) -> None:
         """Nothing kept."""
 
+    async def answer(self, student: str, name: str, *, language: str, at_ms: int) -> Kept:
+        """Nothing kept."""
+        return Kept(None)
+
+    async def keep(
+        self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
+    ) -> None:
+        """Nothing kept."""
+
     async def forget(self, student: str) -> int:
         """Nothing kept."""
         return 0
@@ -48,8 +59,13 @@ class CachedProgress:
 
     def __init__(self, views: ProgressViews, loader: ProgressLoader) -> None:
         self.views = views
+        self.answers = ProgressAnswers(views)
         self.loader = loader
         self._loads = SingleFlight()  # concurrent misses of one view share one load
+        # While Redis fails every request needs MongoDB: a student's requests share loads
+        # (one at a time, each started after its callers came) instead of queueing one
+        # each at the load gate, where they were shed with 503s under load.
+        self._away = NextFlight()
 
     async def _load(self, student: str) -> StudentProgress:
         """Load the view from MongoDB, sharing a load under way (see ``CachedReads``)."""
@@ -86,7 +102,8 @@ class CachedProgress:
         installed = await self.views.backend.or_else(
             lambda: self.views.load(student, fields, pairs, token), refused
         )
-        return found, installed
+        # Installed, the view is this snapshot at the token's generation and load time.
+        return (found._replace(stamp="|".join(token)) if installed else found), installed
 
     async def get(self, student: str, language: str) -> StudentProgress:
         """One round trip on a hit."""
@@ -95,25 +112,35 @@ class CachedProgress:
             found = await self.views.read(student, language)
             if found is None:
                 return await self._load(student)
-            fields, latest = found
-            stats, raw = decode_fields(fields)
-            stats["recent"] = {
-                language: [{"sample_id": m, "read_at": from_ms(s)} for m, s in latest]
-            }
-            details = {
-                sid: {
-                    **doc,
-                    "sample_id": sid,
-                    "read_at": from_ms(doc["read_at"]) if doc.get("read_at") else None,
-                    "last_revisited": (
-                        from_ms(doc["last_revisited"]) if doc.get("last_revisited") else None
-                    ),
-                }
-                for sid, doc in raw.items()
-            }
-            return StudentProgress(stats, details)
+            return _decoded(found, language)
 
-        return await self.views.backend.or_else(cached, lambda: self.loader(student))
+        return await self.views.backend.or_else(cached, lambda: self._without_redis(student))
+
+    async def _without_redis(self, student: str) -> StudentProgress:
+        return await self._away.run(student, lambda: self.loader(student))
+
+    async def answer(self, student: str, name: str, *, language: str, at_ms: int) -> Kept:
+        """One round trip: the kept answer, or on a miss the view (if kept); nothing
+        while Redis fails."""
+
+        async def kept() -> Kept:
+            found = await self.answers.get(student, name, language=language, at_ms=at_ms)
+            if isinstance(found, bytes):
+                return Kept(found)
+            return Kept(None, None if found is None else _decoded(found, language))
+
+        async def unavailable() -> Kept:
+            return Kept(None)
+
+        return await self.views.backend.or_else(kept, unavailable)
+
+    async def keep(
+        self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
+    ) -> None:
+        """Best effort: an answer not kept is built again next time."""
+        await self.views.backend.best_effort(
+            lambda: self.answers.keep(student, name, body, stamp=stamp, until_ms=until_ms)
+        )
 
     async def record(
         self, student: str, language: str, increments: Mapping[str, int], visit: VisitNote
@@ -142,3 +169,20 @@ class CachedProgress:
     async def forget(self, student: str) -> int:
         """May raise CacheUnavailable: a deletion must not pass silently."""
         return await self.views.forget(student)
+
+
+def _decoded(found: ViewRead, language: str) -> StudentProgress:
+    """A view as read (``ProgressViews.read``) as the services see progress."""
+    fields, latest, stamp = found
+    stats, raw = decode_fields(fields)
+    stats["recent"] = {language: [{"sample_id": m, "read_at": from_ms(s)} for m, s in latest]}
+    details = {
+        sid: {
+            **doc,
+            "sample_id": sid,
+            "read_at": from_ms(doc["read_at"]) if doc.get("read_at") else None,
+            "last_revisited": from_ms(doc["last_revisited"]) if doc.get("last_revisited") else None,
+        }
+        for sid, doc in raw.items()
+    }
+    return StudentProgress(stats, details, stamp)

@@ -148,10 +148,21 @@ class ReadState(Protocol):
 # A student's progress: counters, preferences, streak buckets, recent reads.
 class StudentProgress(NamedTuple):
     """A student's stats document (``recent`` holding one language's newest first reads,
-    with datetimes) and the progress documents of those reads, by sample id."""
+    with datetimes) and the progress documents of those reads, by sample id; ``stamp``
+    names the state of the kept view it came from (None: not from a kept view), under
+    which an answer built from it may be kept (``ProgressSource.keep``)."""
 
     stats: dict[str, Any]
     details: dict[str, dict[str, Any]]
+    stamp: str | None = None
+
+
+class Kept(NamedTuple):
+    """What ``ProgressSource.answer`` found: the kept answer's bytes, or on a miss (None)
+    the student's progress when the same round trip could read it (else None)."""
+
+    body: bytes | None
+    found: StudentProgress | None = None
 
 
 class ProgressLoader(Protocol):
@@ -178,6 +189,20 @@ class ProgressSource(Protocol):
 
     async def invalidate(self, student: str) -> None:
         """Forget what is kept after a change that is not a visit."""
+        ...
+
+    async def answer(self, student: str, name: str, *, language: str, at_ms: int) -> Kept:
+        """In one round trip: the answer kept as ``name`` (serialised, with the ``as_of``
+        marker of ``app.training.answers``) if the student's view has not changed since it
+        was kept and it is still valid at ``at_ms``; else what ``get`` would answer, when
+        the view is kept (so a miss needs no second read)."""
+        ...
+
+    async def keep(
+        self, student: str, name: str, body: bytes, *, stamp: str, until_ms: int
+    ) -> None:
+        """Keep ``body`` as ``name`` until ``until_ms`` (epoch ms), built from the view
+        state ``stamp``: only if the view is still in that state (else it is dropped)."""
         ...
 
     async def forget(self, student: str) -> int:

@@ -3,20 +3,26 @@ the my-progress overview (counters, areas, recent reads, streak).
 
 Counters come from the student's ``ProgressSource`` (a Redis view kept by mark-read's
 write-through, or the stats document in MongoDB); catalog totals from the process's
-``CatalogSource``.
+``CatalogSource``. The HTTP layer asks for my-progress and chapters serialised
+(``*_answer``): kept next to the student's view, an unchanged view's answer is one round
+trip and a byte copy (``app.training.answers``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from pymongo.errors import ConnectionFailure
 
 from app.db import Database
 from app.errors import NotFound
 from app.stale import mark_stale
-from app.timefmt import iso, utcnow
+from app.timefmt import iso, to_ms, utcnow
+from app.training.answers import Serialised, freeze, thaw
 from app.training.curriculum import Language
 from app.training.ports import CatalogSource, ProgressSource, ReadState, StudentProgress
 from app.training.queries import reads as read_queries
@@ -34,7 +40,7 @@ from app.training.shapes import (
     SampleOut,
     Streak,
 )
-from app.training.streaks import saved_zone, streak, zone
+from app.training.streaks import day_ends, saved_zone, streak, zone
 from app.training.tables import area_table, chapter_table
 
 
@@ -106,12 +112,67 @@ async def _remembered_visit(
     return found.details.get(sample_id) or {}
 
 
+# Kept answers never expire by time unless they say so (my-progress: at local midnight).
+FOREVER_MS = 2**62
+
+
+async def chapters_answer(
+    *,
+    catalog: CatalogSource,
+    progress: ProgressSource,
+    student: str,
+    language: Language,
+    now: datetime | None = None,
+) -> Serialised:
+    """``chapters``, serialised: the answer kept from the student's view when it has not
+    changed since, else built and kept."""
+    now = now or utcnow()
+
+    async def build(found: StudentProgress) -> tuple[ChaptersOut, int]:
+        return await _chapters(catalog, found, language, now), FOREVER_MS
+
+    name = f"chapters:{await catalog.version()}:{language}"
+    return await _kept_or_built(progress, student, language, name, now, build)
+
+
+async def _kept_or_built(
+    progress: ProgressSource,
+    student: str,
+    language: Language,
+    name: str,
+    now: datetime,
+    build: Callable[[StudentProgress], Awaitable[tuple[Mapping[str, Any], int]]],
+) -> Serialised:
+    """The answer kept as ``name`` if still valid, else ``build`` it from the student's
+    progress (answer, valid until ms) and keep it when that came from the kept view."""
+    kept = await progress.answer(student, name, language=language, at_ms=to_ms(now))
+    if kept.body is not None:
+        return thaw(kept.body, now)
+    found = kept.found or await progress.get(student, language)
+    body, until = await build(found)
+    frozen = freeze(body)
+    if found.stamp is not None:
+        await progress.keep(student, name, frozen, stamp=found.stamp, until_ms=until)
+    return thaw(frozen, now)
+
+
 async def chapters(
-    *, catalog: CatalogSource, progress: ProgressSource, student: str, language: Language
+    *,
+    catalog: CatalogSource,
+    progress: ProgressSource,
+    student: str,
+    language: Language,
+    now: datetime | None = None,
 ) -> ChaptersOut:
     """Each chapter of a language with its totals and the student's reads."""
-    table = await catalog.derived(language, "chapters", chapter_table)
     found = await progress.get(student, language)
+    return await _chapters(catalog, found, language, now or utcnow())
+
+
+async def _chapters(
+    catalog: CatalogSource, found: StudentProgress, language: Language, now: datetime
+) -> ChaptersOut:
+    table = await catalog.derived(language, "chapters", chapter_table)
     mine = _language_stats(found.stats, language).get("chapters", {})
     rows: list[Chapter] = []
     for chapter in table:
@@ -129,7 +190,7 @@ async def chapters(
     return {
         "status": "success",
         "language": language,
-        "as_of": iso(utcnow()),
+        "as_of": iso(now),
         "total_chapters": len(rows),
         "chapters": rows,
     }
@@ -187,6 +248,30 @@ def _area_progress(rows: list[KnowledgeArea], by_area: dict[str, Any]) -> list[A
     return out
 
 
+async def my_progress_answer(
+    *,
+    catalog: CatalogSource,
+    progress: ProgressSource,
+    student: str,
+    language: Language,
+    tz: str | None,
+    streak_minimum: int,
+    now: datetime | None = None,
+) -> Serialised:
+    """``my_progress``, serialised: the answer kept from the student's view when it has not
+    changed since and the local day (the streak's) has not ended, else built and kept."""
+    now = now or utcnow()
+
+    async def build(found: StudentProgress) -> tuple[ProgressOut, int]:
+        body, streak_zone = await _my_progress(
+            catalog, found, language=language, tz=tz, streak_minimum=streak_minimum, now=now
+        )
+        return body, day_ends(streak_zone, now)  # the streak counts days: valid until then
+
+    name = f"progress:{await catalog.version()}:{language}:{tz or ''}:{streak_minimum}"
+    return await _kept_or_built(progress, student, language, name, now, build)
+
+
 async def my_progress(
     *,
     catalog: CatalogSource,
@@ -195,13 +280,35 @@ async def my_progress(
     language: Language,
     tz: str | None,
     streak_minimum: int,
+    now: datetime | None = None,
 ) -> ProgressOut:
     """A student's progress in a language: overview, chapters, areas, recent reads, and the
     daily streak in ``tz`` (else the student's stored zone, else UTC)."""
-    now = utcnow()
+    found = await progress.get(student, language)
+    body, _ = await _my_progress(
+        catalog,
+        found,
+        language=language,
+        tz=tz,
+        streak_minimum=streak_minimum,
+        now=now or utcnow(),
+    )
+    return body
+
+
+async def _my_progress(
+    catalog: CatalogSource,
+    found: StudentProgress,
+    *,
+    language: Language,
+    tz: str | None,
+    streak_minimum: int,
+    now: datetime,
+) -> tuple[ProgressOut, ZoneInfo]:
+    """The answer, and the zone its streak was counted in."""
     chapter_rows = await catalog.derived(language, "chapters", chapter_table)
     area_rows = await catalog.derived(language, "areas", area_table)
-    stats, details = await progress.get(student, language)
+    stats, details = found.stats, found.details
     mine = _language_stats(stats, language)
     latest = list(reversed((stats.get("recent") or {}).get(language) or []))
     recent = [details[r["sample_id"]] for r in latest if r["sample_id"] in details]
@@ -215,7 +322,7 @@ async def my_progress(
     days: Streak = streak(
         stats.get("quarters") or {}, tz=streak_zone, now=now, minimum=streak_minimum
     )
-    return {
+    body: ProgressOut = {
         "status": "success",
         "language": language,
         "as_of": iso(now),
@@ -233,3 +340,4 @@ async def my_progress(
         "by_knowledge_area": area_progress,
         "recent_activity": _recent(recent),
     }
+    return body, streak_zone

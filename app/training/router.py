@@ -166,7 +166,7 @@ async def mark_read(
 )
 async def get_chapters(student: CurrentStudent, res: Res, language: ValidLanguage) -> Response:
     """Each chapter's totals by type and difficulty, read count and percentage."""
-    body = await progress.chapters(
+    body = await progress.chapters_answer(
         catalog=res.catalog, progress=res.progress, student=student.id, language=language
     )
     return student_response(body)
@@ -274,7 +274,7 @@ async def get_my_progress(
 ) -> Response:
     """Overview with points, every chapter and area (0 where unread), last 10 reads, and the
     daily streak (in ``tz``, else the stored preference, else UTC)."""
-    body = await progress.my_progress(
+    body = await progress.my_progress_answer(
         catalog=res.catalog,
         progress=res.progress,
         student=student.id,

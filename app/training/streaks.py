@@ -9,13 +9,13 @@ changes, without knowing the zone when the read was written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import InvalidParameter
-from app.timefmt import QUARTER
+from app.timefmt import QUARTER, to_ms
 from app.training.shapes import Streak
 
 # Every ``tz`` the API accepts, listed by GET /training/timezones: the names the tzdata
@@ -84,3 +84,11 @@ def streak(quarters: Mapping[str, int], *, tz: ZoneInfo, now: datetime, minimum:
         "last_active_date": active[-1].isoformat(),
         "tz": str(tz),
     }
+
+
+def day_ends(tz: ZoneInfo, now: datetime) -> int:
+    """When the local day of ``now`` in ``tz`` ends (epoch ms): until then a streak counted
+    at ``now`` stays right (only the day matters). A midnight skipped by a DST change
+    resolves to the instant the next day starts."""
+    tomorrow = now.astimezone(tz).date() + timedelta(days=1)
+    return to_ms(datetime.combine(tomorrow, time(), tzinfo=tz))
