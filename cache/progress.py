@@ -57,7 +57,7 @@ return 1
 """
 
 # One command for a page: the sentinel and the ids' scores, and the progress epoch.
-_SCORES = """
+SCORES = """
 return {redis.call('GET', KEYS[2]), redis.call('ZMSCORE', KEYS[1], unpack(ARGV))}
 """
 
@@ -77,7 +77,7 @@ class ProgressSets:
     def __init__(self, backend: CacheBackend, *, ttl_seconds: int) -> None:
         self.backend = backend
         self.ttl_ms = ttl_seconds * 1000
-        self._scores = backend.client.register_script(_SCORES)
+        self._scores = backend.client.register_script(SCORES)
 
     def keys(self, student: str, language: str) -> tuple[str, str]:
         """The set key and its generation key (same hash tag, same cluster slot)."""
