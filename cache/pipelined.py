@@ -123,7 +123,7 @@ class PipelinedConnection:
         waiter: asyncio.Future[Any] = loop.create_future()
         replies.waiters.append(waiter)
         assert replies.transport is not None
-        replies.transport.write(hiredis.pack_command(tuple(args)))
+        replies.transport.write(hiredis.pack_command(tuple(args)))  # type: ignore[arg-type]
         if self.timeout is None:
             return await waiter
         timer = loop.call_later(self.timeout, self._expire, replies, waiter)
@@ -149,7 +149,7 @@ class PipelinedConnection:
                 _, replies = await asyncio.wait_for(
                     loop.create_connection(_Replies, *self.address), self.connect_timeout
                 )
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 raise RedisConnectionError(f"cannot connect to redis at {self.address}") from exc
             try:
                 username, password = self.auth
@@ -167,7 +167,7 @@ class PipelinedConnection:
     async def _checked(self, replies: _Replies, args: Sequence[Arg]) -> None:
         reply = await self._send(replies, args)
         if isinstance(reply, hiredis.ReplyError):
-            raise RedisConnectionError(f"redis refused {args[0]}: {reply}")
+            raise RedisConnectionError(f"redis refused {args[0]!r}: {reply}")
 
     def close(self) -> None:
         """Drop the connection now (the next command opens a new one); commands in
@@ -218,7 +218,7 @@ class FastScripts:
             except ReplyError as exc:
                 if not str(exc).startswith("NOSCRIPT"):
                     raise
-                return await conn.execute("EVAL", script.script, *command)
+                return await conn.execute("EVAL", cast(str, script.script), *command)
         except ReplyError:
             # MOVED/ASK (a slot moved), CROSSSLOT, a script error: redis-py redirects,
             # refreshes its slot map and raises what each error is.
