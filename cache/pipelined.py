@@ -235,8 +235,9 @@ class FastScripts:
             node = self.client.get_node_from_key(key)
         except Exception:  # no slot map yet, or the slot is not covered
             return None
-        if node is None:
-            return None
+        return None if node is None else self._node(node)
+
+    def _node(self, node: Any) -> PipelinedConnection:
         conn = self._nodes.get(node.name)
         if conn is None:
             conn = PipelinedConnection(
@@ -251,9 +252,13 @@ class FastScripts:
         return [*([self._single] if self._single else []), *self._nodes.values()]
 
     async def connect(self) -> None:
-        """Open the standalone connection now (a Cluster's open as their nodes are used)."""
+        """Open the connections now: the server's, or a Cluster's masters' (a master
+        that appears later is connected on first use)."""
         if self._single is not None:
             await self._single.execute("PING")
+            return
+        await self.client.initialize()  # the slot map
+        await asyncio.gather(*(self._node(n).execute("PING") for n in self.client.get_primaries()))
 
     def close(self) -> None:
         """Drop every connection (the next call opens what it needs)."""
