@@ -295,6 +295,23 @@ def median_round(rounds: list[Result]) -> Result:
     return ranked[(len(ranked) - 1) // 2]
 
 
+def workers_side_by_side(configs: list[dict[str, Any]]) -> None:
+    """With several worker counts: each scenario's requests/s per count, and each count's
+    over the first's (how far the service scales with the workers)."""
+    if len(configs) < 2:
+        return
+    counts = [c["workers"] for c in configs]
+    print(f"\n{'scenario':<32}" + "".join(f"{f'{n}w req/s':>11}" for n in counts), end="")
+    print("".join(f"{f'{n}w/{counts[0]}w':>9}" for n in counts[1:]))
+    for name, first in configs[0]["results"].items():
+        rps = [c["results"].get(name, {}).get("rps") for c in configs]
+        cells = "".join(f"{r:>11.0f}" if r else f"{'-':>11}" for r in rps)
+        ratios = "".join(
+            f"{r / first['rps']:>9.2f}" if r and first["rps"] else f"{'-':>9}" for r in rps[1:]
+        )
+        print(f"{name:<32}{cells}{ratios}")
+
+
 def chart(data: dict[str, Any], path: Path) -> None:
     """Latency percentiles per scenario, requests/s on the labels."""
     import matplotlib
@@ -501,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
                 "page100_bytes": sizes,
             }
             configs.append(report(results, config, args))
+    workers_side_by_side(configs)
     if args.only:
         return 0
     data = {
