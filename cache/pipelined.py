@@ -53,7 +53,7 @@ class _Replies(asyncio.Protocol):
                 waiter = self.waiters.popleft()
                 if not waiter.done():  # else its caller was cancelled or timed out
                     waiter.set_result(reply)
-        except (hiredis.ProtocolError, IndexError) as exc:  # garbage, or a reply unasked
+        except Exception as exc:  # garbage, a reply unasked, bytes that are not UTF-8
             self.abort(RedisConnectionError(f"redis protocol error: {exc!r}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
