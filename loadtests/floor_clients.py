@@ -7,8 +7,9 @@ the ids' scores) with one ``EVALSHA``:
 - ``service``: what ``cache/`` uses for the page's lookup (``cache.pipelined.FastScripts``
   where it applies, else redis-py): the floor of the design;
 - ``redis-py``: redis-py asyncio with hiredis, a registered script;
-- ``coredis``, ``glide``: coredis and valkey-glide (imported only when asked for; not
-  dependencies of the service: ``pip install coredis valkey-glide`` to compare them).
+- ``coredis``, ``glide``, ``redis-rs``: coredis, valkey-glide and redis-rs (imported only
+  when asked for; not dependencies of the service: ``pip install coredis valkey-glide
+  redis-rs`` to compare them).
 """
 
 from __future__ import annotations
@@ -97,9 +98,21 @@ async def glide(url: str) -> AsyncIterator[Call]:
         await client.close()
 
 
+@asynccontextmanager
+async def redis_rs(url: str) -> AsyncIterator[Call]:
+    """redis-rs (the Rust crate of that name under a Python API), raw commands."""
+    import redis_rs as rs
+
+    sha = hashlib.sha1(SCORES.encode()).hexdigest()
+    async with rs.create_client(url) as client:
+        await client.execute("SCRIPT", "LOAD", SCORES)
+        yield lambda keys, args: client.execute("EVALSHA", sha, str(len(keys)), *keys, *args)
+
+
 CLIENTS: dict[str, Callable[[str], Any]] = {
     "service": service,
     "redis-py": redis_py,
     "coredis": coredis_client,
     "glide": glide,
+    "redis-rs": redis_rs,
 }
