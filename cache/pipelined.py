@@ -5,10 +5,11 @@ redis-py's asyncio client spends about 100 µs of the worker's CPU per command (
 connection checked out and back, a lock, a retry wrapper, response callbacks) against
 about 20 µs for the round trip itself. ``PipelinedConnection`` writes each command on
 one shared connection as it comes and hands the replies back in order: no pool, no lock,
-no per-call task. ``FastScripts`` runs an ``EVALSHA`` through it and gives anything
-unusual to redis-py (an error reply, a Cluster redirect, a node it cannot place), so
-redis-py still decides what every error is; a timeout or a lost connection raises
-redis-py's own exception types, which ``cache.backend`` counts as an outage as before.
+no per-call task. ``FastScripts`` runs an ``EVALSHA`` through it and gives what is
+unusual to redis-py (a Cluster redirect or a refusal before the script ran, a node it
+cannot place), so redis-py still follows redirects and names those errors; a script that
+fails raises a ``ResponseError``, a timeout or a lost connection redis-py's own exception
+types, which ``cache.backend`` counts as an outage as before.
 
 Which client gets a fast path is decided once, by ``fast_scripts_for``: a redis-py
 standalone or Cluster client over TCP does; anything else (fakeredis, a unix socket, TLS)
@@ -72,6 +73,14 @@ class _Replies(asyncio.Protocol):
         self.fail(exc)
         if self.transport is not None:
             self.transport.abort()
+
+
+# Error replies of a command the server did not run (a redirect, a refusal): redis-py may
+# send it again. Any other error reply came from a script that ran, perhaps in part.
+NOT_RUN = frozenset(
+    {"MOVED", "ASK", "TRYAGAIN", "CROSSSLOT", "CLUSTERDOWN", "MASTERDOWN", "LOADING", "BUSY"}
+    | {"READONLY", "NOAUTH", "NOPERM"}
+)
 
 
 class ReplyError(ResponseError):
@@ -208,8 +217,8 @@ class FastScripts:
     async def run(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """``script`` on ``keys`` and ``args``: one ``EVALSHA`` (an ``EVAL`` the first time
         a server lacks the script)."""
-        conn = self._single or self._node_of(keys[0])
-        if conn is None:  # the Cluster's slot map is not known yet: redis-py learns it
+        conn = self._single or (self._node_of(keys[0]) if keys else None)
+        if conn is None:  # no key to route by, or no slot map yet: redis-py knows how
             return await script(keys=list(keys), args=list(args), client=self.client)
         command = (len(keys), *keys, *args)
         try:
@@ -219,9 +228,11 @@ class FastScripts:
                 if not str(exc).startswith("NOSCRIPT"):
                     raise
                 return await conn.execute("EVAL", cast(str, script.script), *command)
-        except ReplyError:
-            # MOVED/ASK (a slot moved), CROSSSLOT, a script error: redis-py redirects,
-            # refreshes its slot map and raises what each error is.
+        except ReplyError as exc:
+            if str(exc).split(" ", 1)[0] not in NOT_RUN:
+                raise  # the script ran and failed (a ResponseError, as from redis-py)
+            # A slot that moved, or a refusal before the script ran: redis-py follows the
+            # redirect, refreshes its slot map, raises what the error is (CROSSSLOT: a bug).
             return await script(keys=list(keys), args=list(args), client=self.client)
         except RedisConnectionError:
             if not self.cluster:

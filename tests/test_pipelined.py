@@ -117,6 +117,16 @@ async def test_an_error_reply_raises_what_redis_py_raises(real_backend: CacheBac
     assert real_backend.failures == 1
 
 
+async def test_a_script_that_fails_part_way_runs_once(real_backend: CacheBackend) -> None:
+    counter = real_backend.key("count", "{S7}")
+    script = real_backend.client.register_script(
+        "redis.call('INCR', KEYS[1]) return redis.call('ZSCORE', KEYS[1], 'x')"
+    )
+    with pytest.raises(CacheUnavailable, match="WRONGTYPE"):
+        await real_backend.run_script(script, [counter], [])
+    assert await real_backend.client.get(counter) == "1"  # not sent again through redis-py
+
+
 async def test_a_dropped_connection_is_opened_again_without_a_failure(
     real_backend: CacheBackend,
 ) -> None:
