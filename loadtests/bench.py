@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -44,6 +45,7 @@ from loadtests.loadgen import Request, Result, run_load
 from migrations.add_language_to_samples import migrate
 
 RESULTS = Path(__file__).parent / "results"
+SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the server process serving it
 HEAVY, LIGHT, WRITER = "BENCH_H1500", "BENCH_H0", "BENCH_MR_"
 WRITERS = 200
 
@@ -79,6 +81,7 @@ def server(
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(base, proc)
+        SERVER_PIDS[base] = proc.pid
         yield base
     finally:
         proc.terminate()
@@ -87,6 +90,23 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def server_cpu(base: str) -> float:
+    """CPU seconds used so far by the server at ``base``: its process and its workers
+    (every thread, a client library's own included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [SERVER_PIDS[base]]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        todo += [int(c) for c in children]
+    return total
 
 
 def _serve_argv(port: int, workers: int) -> list[str]:
@@ -289,6 +309,25 @@ def yardstick_shares(results: dict[str, Result]) -> dict[str, dict[str, float]]:
     }
 
 
+def paired_ratios(rounds: dict[str, list[Result]], cpu_us: dict[str, list[float]]) -> None:
+    """With several rounds: each scenario's req/s over the ceiling's and the floor's of the
+    same round (median, and the range), and its server CPU per request (median)."""
+    if len(next(iter(rounds.values()), [])) < 2:
+        return
+    print(f"\n{'per round':<32}{'÷ceil':>7}{'range':>12}{'÷floor':>8}{'range':>12}{'µs/req':>8}")
+    for name, results in rounds.items():
+        cells = []
+        for y in ("ceiling", FLOOR):
+            if y not in rounds:
+                cells += ["", ""]
+                continue
+            q = [r.rps / b.rps for r, b in zip(results, rounds[y], strict=True) if b.rps]
+            cells += [f"{statistics.median(q):.2f}", f"{min(q):.2f}-{max(q):.2f}"]
+        widths = (7, 12, 8, 12)
+        text = "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        print(f"{name:<32}{text}{statistics.median(cpu_us[name]):>8.0f}")
+
+
 def median_round(rounds: list[Result]) -> Result:
     """The round with the median requests/s (the lower middle of an even count)."""
     ranked = sorted(rounds, key=lambda r: r.rps)
@@ -389,9 +428,11 @@ def run_config(
     secret: str,
     sample_ids: list[str],
     sizes: dict[str, int],
+    cpu_us: dict[str, list[float]],
 ) -> dict[str, Result]:
     """Start the three servers for one configuration and load every wanted scenario;
-    ``sizes`` gets the 100-sample page's bytes on the wire in each encoding."""
+    ``sizes`` gets the 100-sample page's bytes on the wire in each encoding, ``cpu_us``
+    each round's server CPU per request."""
     prefix = f"lmxbench:{os.getpid()}:{workers}w:"
     env = _env(MONGODB_URL=mongo_url, MONGODB_DB=db_name, REDIS_PREFIX=prefix, MARK_READ_RATE="0")
     env.pop("REDIS_URL", None)
@@ -446,15 +487,19 @@ def run_config(
                     # Uncached requests take seconds each at this concurrency: measure long
                     # enough for every connection to finish several.
                     seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
-                    rounds[name].append(
-                        run_load(bases[target], requests, connections=connections, seconds=seconds)
+                    cpu = server_cpu(bases[target])
+                    r = run_load(bases[target], requests, connections=connections, seconds=seconds)
+                    cpu_us.setdefault(name, []).append(
+                        (server_cpu(bases[target]) - cpu) / max(r.requests, 1) * 1e6
                     )
+                    rounds[name].append(r)
                     print(
-                        f"  {workers}w round {n + 1} {name}: {rounds[name][-1].rps:.0f} req/s, "
-                        f"p99 {rounds[name][-1].p99_ms:.1f} ms",
+                        f"  {workers}w round {n + 1} {name}: {r.rps:.0f} req/s, "
+                        f"p99 {r.p99_ms:.1f} ms, server CPU {cpu_us[name][-1]:.0f} µs/req",
                         flush=True,
                     )
             results.update({name: median_round(r) for name, r in rounds.items()})
+            paired_ratios(rounds, cpu_us)
     finally:
         if redis_url:
             _forget_prefix(redis_url, prefix)
@@ -502,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         for workers in counts:
             sample_ids = asyncio.run(prepare(mongo_url, db_name, args.history))
             sizes: dict[str, int] = {}
+            cpu_us: dict[str, list[float]] = {}
             results = run_config(
                 args,
                 workers=workers,
@@ -511,11 +557,13 @@ def main(argv: list[str] | None = None) -> int:
                 secret=secret,
                 sample_ids=sample_ids,
                 sizes=sizes,
+                cpu_us=cpu_us,
             )
             config = {
                 "workers": workers,
                 "redis": "real Redis" if redis_url else "fakeredis",
                 "page100_bytes": sizes,
+                "server_cpu_us_per_request": {k: statistics.median(v) for k, v in cpu_us.items()},
             }
             configs.append(report(results, config, args))
     workers_side_by_side(configs)
