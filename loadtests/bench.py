@@ -15,7 +15,7 @@ embedded default). The rate limit is off for the benchmark. Figures go to
 ``loadtests/results/bench.json`` and one chart per configuration, ``bench-<n>w.png``.
 
     python -m loadtests.bench [--concurrency 50] [--seconds 10] [--workers 1,2] [--rounds 1]
-        [--floor-clients redis-py,coredis,glide]
+        [--floor-clients redis-py,coredis,glide,redis-rs]
 """
 
 from __future__ import annotations
