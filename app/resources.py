@@ -156,6 +156,7 @@ async def open_resources(
             max_pending=settings.redis_repair_max,
             lookback=settings.redis_repair_lookback,
         )
+        await backend.open()
         layer = _cache_layer(backend, db, settings)
         sessions, visits = await _visit_writer(db, layer, settings)
         try:

@@ -21,6 +21,7 @@ progress epoch, which makes every per-student cache loaded before it count as mi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -33,10 +34,12 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ClusterCrossSlotError, RedisClusterException, RedisError
 
 from cache import epochs
 from cache.metrics import CACHE_REPAIRS, GLOBAL_INVALIDATIONS, REDIS_FALLBACKS
+from cache.pipelined import FastScripts, fast_scripts_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,6 +104,7 @@ class CacheBackend:
         max_pending: int = 10_000,
         lookback: float = 0.0,
     ) -> None:
+        self._fast: FastScripts | None = None
         self.client = client
         self.cluster = cluster
         self.prefix = prefix
@@ -118,6 +122,25 @@ class CacheBackend:
         self._overflow = False
         # (monotonic time, repairs) of recent successful write-throughs, for the lookback.
         self._recent: deque[tuple[float, Sequence[Repair]]] = deque(maxlen=max_pending)
+
+    @property
+    def client(self) -> Any:
+        """The redis-py (or fakeredis) client (setting it picks ``run_script``'s path)."""
+        return self._client
+
+    @client.setter
+    def client(self, client: Any) -> None:
+        if self._fast is not None:
+            self._fast.close()
+        self._client = client
+        self._fast = fast_scripts_for(client)
+
+    async def open(self) -> None:
+        """Open the fast path's connection now (lifespan); a Redis away now is no error:
+        the first call opens it, or fails over to MongoDB like any other."""
+        if self._fast is not None:
+            with contextlib.suppress(*REDIS_FAILURES):
+                await self._fast.connect()
 
     @property
     def available(self) -> bool:
@@ -238,6 +261,8 @@ class CacheBackend:
         return True
 
     async def _drop_connections(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
         pool = getattr(self.client, "connection_pool", None)
         if pool is not None:
             await pool.disconnect()
@@ -265,6 +290,16 @@ class CacheBackend:
             REDIS_FALLBACKS.inc()
             self.trip(exc)
             raise CacheUnavailable(str(exc)) from exc
+
+    async def run_script(
+        self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        """``script`` (registered on ``client``) in one round trip, as ``call`` runs it:
+        on the pipelined path where the client has one, else through redis-py."""
+        fast = self._fast
+        if fast is None:
+            return await self.call(lambda r: script(keys=keys, args=args, client=r))
+        return await self.call(lambda _: fast.run(script, keys, args))
 
     async def or_else(
         self, cached: Callable[[], Awaitable[T]], fallback: Callable[[], Awaitable[T]]
@@ -301,16 +336,17 @@ class CacheBackend:
         """Stop the probe and close the client's connections."""
         if self._probe is not None:
             self._probe.cancel()
+        if self._fast is not None:
+            self._fast.close()
         if self._pending or self._overflow:
             log.warning(
                 "stopping with %d cache repairs not applied (redis still away): their "
                 "students' caches may be short until they expire",
                 len(self._pending),
             )
-        try:
+        # Closing a dead connection is not an error worth raising.
+        with contextlib.suppress(*REDIS_FAILURES):
             await self.client.aclose()
-        except REDIS_FAILURES:  # closing a dead connection is not an error worth raising
-            pass
 
 
 def create_backend(

@@ -1,15 +1,21 @@
-"""``make bench``: the service side by side with its ceiling and its uncached self.
+"""``make bench``: the service side by side with its two yardsticks and its uncached self.
 
 One run, one machine, one concurrency: it starts three servers on the same database —
-the ceiling (same stack, a static 20-sample page), the service with caches on, and the
-service with ``LUMETRIX_CACHE=off`` — loads each scenario in turn and prints a table of
-requests/s and latency percentiles with the ratios the performance issue asks about. Each
+the yardsticks (``loadtests.ceiling``: the ceiling, same stack answering a static 20-sample
+page, and the floor of the design, the same after one ``EVALSHA`` of the page's read-set
+lookup on the real Redis), the service with caches on, and the service with
+``LUMETRIX_CACHE=off`` — loads each scenario in turn and prints a table of requests/s,
+latency percentiles and each scenario's share of the ceiling and of the floor, with the
+ratios the performance issue asks about. ``--rounds N`` loads the scenarios N times,
+interleaved, and reports each one's median round; ``--floor-clients`` adds the floor
+through other Redis clients (``loadtests.floor_clients``) to compare them in one run. Each
 worker count in ``--workers`` (default ``1,2``) is one configuration, all on a real Redis
 (``REDIS_URL``, else the local one on DB 14; ``--fakeredis`` measures 1 worker on the
 embedded default). The rate limit is off for the benchmark. Figures go to
 ``loadtests/results/bench.json`` and one chart per configuration, ``bench-<n>w.png``.
 
-    python -m loadtests.bench [--concurrency 50] [--seconds 10] [--workers 1,2]
+    python -m loadtests.bench [--concurrency 50] [--seconds 10] [--workers 1,2] [--rounds 1]
+        [--floor-clients redis-py,coredis,glide,redis-rs]
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,6 +45,7 @@ from loadtests.loadgen import Request, Result, run_load
 from migrations.add_language_to_samples import migrate
 
 RESULTS = Path(__file__).parent / "results"
+SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the server process serving it
 HEAVY, LIGHT, WRITER = "BENCH_H1500", "BENCH_H0", "BENCH_MR_"
 WRITERS = 200
 
@@ -73,6 +81,7 @@ def server(
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(base, proc)
+        SERVER_PIDS[base] = proc.pid
         yield base
     finally:
         proc.terminate()
@@ -81,6 +90,23 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def server_cpu(base: str) -> float:
+    """CPU seconds used so far by the server at ``base``: its process and its workers
+    (every thread, a client library's own included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [SERVER_PIDS[base]]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        todo += [int(c) for c in children]
+    return total
 
 
 def _serve_argv(port: int, workers: int) -> list[str]:
@@ -149,13 +175,16 @@ def _get(path: str, student: str, secret: str, encoding: str = "identity") -> Re
 
 
 PAGE_100 = "/training/samples?language=c&limit=100"
+FLOOR = "floor"
 SHED = "uncached 200 connections"
 SHED_CONNECTIONS = 200
 ENCODINGS = ("identity", "gzip", "br", "zstd")
 
 
-def scenarios(secret: str, sample_ids: list[str]) -> dict[str, tuple[str, list[Request]]]:
-    """Scenario name → (which server, requests to pick from)."""
+def scenarios(
+    secret: str, sample_ids: list[str], floor_clients: Sequence[str] = ()
+) -> dict[str, tuple[str, list[Request]]]:
+    """Scenario name → (which server, requests to pick from); the floors need a real Redis."""
     page = "/training/samples?language=c&limit=20"
     writers = [
         mint_token(secret, sub=f"{WRITER}{i:03d}", client_id="bench", ttl=3600)
@@ -176,6 +205,8 @@ def scenarios(secret: str, sample_ids: list[str]) -> dict[str, tuple[str, list[R
     # otherwise slow down whatever runs after it.
     return {
         "ceiling": ("ceiling", [Request("GET", "/ceiling", {})]),
+        FLOOR: ("ceiling", [Request("GET", "/floor", {})]),
+        **{f"{FLOOR} {c}": ("ceiling", [Request("GET", f"/floor/{c}", {})]) for c in floor_clients},
         "samples cached (1500 reads)": ("cached", [_get(page, HEAVY, secret)]),
         "samples cached (0 reads)": ("cached", [_get(page, LIGHT, secret)]),
         "mark-read": ("cached", mark),
@@ -221,12 +252,17 @@ def report(results: dict[str, Result], config: dict[str, Any], args: argparse.Na
     )
     print(
         f"{'scenario':<32}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'non-2xx':>8}"
+        f"{'max ms':>9}{'non-2xx':>8}{'÷ceil':>7}{'÷floor':>7}"
     )
+    shares = yardstick_shares(results)
     for name, r in results.items():
+        share = "".join(
+            f"{shares[name][y]:>7.2f}" if y in shares[name] else f"{'':>7}"
+            for y in ("ceiling", FLOOR)
+        )
         print(
             f"{name:<32}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}{r.p99_ms:>9.1f}"
-            f"{r.max_ms:>9.1f}{r.errors:>8}"
+            f"{r.max_ms:>9.1f}{r.errors:>8}{share}"
         )
     ratios: dict[str, float] = {}
     cached = results.get("samples cached (1500 reads)")
@@ -257,7 +293,62 @@ def report(results: dict[str, Result], config: dict[str, Any], args: argparse.Na
         print(f"{name:<32}{value:>9.2f}")
     for encoding, size in config.get("page100_bytes", {}).items():
         print(f"{'page100 bytes, ' + encoding:<32}{size:>9}")
-    return {**config, "results": {k: v.as_dict() for k, v in results.items()}, "ratios": ratios}
+    return {
+        **config,
+        "results": {k: v.as_dict() for k, v in results.items()},
+        "ratios": ratios,
+        "shares": shares,
+    }
+
+
+def yardstick_shares(results: dict[str, Result]) -> dict[str, dict[str, float]]:
+    """Each scenario's requests/s as a share of the ceiling's and of the floor's (same run)."""
+    return {
+        name: {y: r.rps / results[y].rps for y in ("ceiling", FLOOR) if results.get(y)}
+        for name, r in results.items()
+    }
+
+
+def paired_ratios(rounds: dict[str, list[Result]], cpu_us: dict[str, list[float]]) -> None:
+    """With several rounds: each scenario's req/s over the ceiling's and the floor's of the
+    same round (median, and the range), and its server CPU per request (median)."""
+    if len(next(iter(rounds.values()), [])) < 2:
+        return
+    print(f"\n{'per round':<32}{'÷ceil':>7}{'range':>12}{'÷floor':>8}{'range':>12}{'µs/req':>8}")
+    for name, results in rounds.items():
+        cells = []
+        for y in ("ceiling", FLOOR):
+            if y not in rounds:
+                cells += ["", ""]
+                continue
+            q = [r.rps / b.rps for r, b in zip(results, rounds[y], strict=True) if b.rps]
+            cells += [f"{statistics.median(q):.2f}", f"{min(q):.2f}-{max(q):.2f}"]
+        widths = (7, 12, 8, 12)
+        text = "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        print(f"{name:<32}{text}{statistics.median(cpu_us[name]):>8.0f}")
+
+
+def median_round(rounds: list[Result]) -> Result:
+    """The round with the median requests/s (the lower middle of an even count)."""
+    ranked = sorted(rounds, key=lambda r: r.rps)
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def workers_side_by_side(configs: list[dict[str, Any]]) -> None:
+    """With several worker counts: each scenario's requests/s per count, and each count's
+    over the first's (how far the service scales with the workers)."""
+    if len(configs) < 2:
+        return
+    counts = [c["workers"] for c in configs]
+    print(f"\n{'scenario':<32}" + "".join(f"{f'{n}w req/s':>11}" for n in counts), end="")
+    print("".join(f"{f'{n}w/{counts[0]}w':>9}" for n in counts[1:]))
+    for name, first in configs[0]["results"].items():
+        rps = [c["results"].get(name, {}).get("rps") for c in configs]
+        cells = "".join(f"{r:>11.0f}" if r else f"{'-':>11}" for r in rps)
+        ratios = "".join(
+            f"{r / first['rps']:>9.2f}" if r and first["rps"] else f"{'-':>9}" for r in rps[1:]
+        )
+        print(f"{name:<32}{cells}{ratios}")
 
 
 def chart(data: dict[str, Any], path: Path) -> None:
@@ -315,6 +406,18 @@ def _forget_prefix(url: str, prefix: str) -> None:
         client.close()
 
 
+def _floor_env(args: argparse.Namespace, redis_url: str | None, prefix: str) -> dict[str, str]:
+    """What the yardsticks' server needs for the floor: the real Redis, a key prefix of the
+    run's own, the clients to compare."""
+    if not redis_url:
+        return {}
+    return {
+        "BENCH_FLOOR_REDIS": redis_url,
+        "BENCH_FLOOR_PREFIX": prefix + "floor:",
+        "BENCH_FLOOR_CLIENTS": ",".join(args.floor_clients),
+    }
+
+
 def run_config(
     args: argparse.Namespace,
     *,
@@ -325,9 +428,11 @@ def run_config(
     secret: str,
     sample_ids: list[str],
     sizes: dict[str, int],
+    cpu_us: dict[str, list[float]],
 ) -> dict[str, Result]:
     """Start the three servers for one configuration and load every wanted scenario;
-    ``sizes`` gets the 100-sample page's bytes on the wire in each encoding."""
+    ``sizes`` gets the 100-sample page's bytes on the wire in each encoding, ``cpu_us``
+    each round's server CPU per request."""
     prefix = f"lmxbench:{os.getpid()}:{workers}w:"
     env = _env(MONGODB_URL=mongo_url, MONGODB_DB=db_name, REDIS_PREFIX=prefix, MARK_READ_RATE="0")
     env.pop("REDIS_URL", None)
@@ -363,27 +468,38 @@ def run_config(
             bases["ceiling"] = stack.enter_context(
                 server(
                     _ceiling_argv(ports["ceiling"], workers),
-                    {**env, "BENCH_CEILING_BODY": str(body)},
+                    {**env, **_floor_env(args, redis_url, prefix), "BENCH_CEILING_BODY": str(body)},
                     ports["ceiling"],
                 )
             )
             wanted = set(args.only.split(",")) if args.only else None
-            for name, (target, requests) in scenarios(secret, sample_ids).items():
-                if wanted and name not in wanted and name.split(" ")[0] not in wanted:
-                    continue
-                connections = SHED_CONNECTIONS if name == SHED else args.concurrency
-                run_load(bases[target], requests, connections=connections, seconds=args.warmup)
-                # Uncached requests take seconds each at this concurrency: measure long
-                # enough for every connection to finish several.
-                seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
-                results[name] = run_load(
-                    bases[target], requests, connections=connections, seconds=seconds
-                )
-                print(
-                    f"  {workers}w {name}: {results[name].rps:.0f} req/s, "
-                    f"p99 {results[name].p99_ms:.1f} ms",
-                    flush=True,
-                )
+            plan = {
+                name: spec
+                for name, spec in scenarios(secret, sample_ids, args.floor_clients).items()
+                if (not wanted or name in wanted or name.split(" ")[0] in wanted)
+                and (redis_url or name.split(" ")[0] != FLOOR)
+            }
+            rounds: dict[str, list[Result]] = {name: [] for name in plan}
+            for n in range(args.rounds):
+                for name, (target, requests) in plan.items():
+                    connections = SHED_CONNECTIONS if name == SHED else args.concurrency
+                    run_load(bases[target], requests, connections=connections, seconds=args.warmup)
+                    # Uncached requests take seconds each at this concurrency: measure long
+                    # enough for every connection to finish several.
+                    seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
+                    cpu = server_cpu(bases[target])
+                    r = run_load(bases[target], requests, connections=connections, seconds=seconds)
+                    cpu_us.setdefault(name, []).append(
+                        (server_cpu(bases[target]) - cpu) / max(r.requests, 1) * 1e6
+                    )
+                    rounds[name].append(r)
+                    print(
+                        f"  {workers}w round {n + 1} {name}: {r.rps:.0f} req/s, "
+                        f"p99 {r.p99_ms:.1f} ms, server CPU {cpu_us[name][-1]:.0f} µs/req",
+                        flush=True,
+                    )
+            results.update({name: median_round(r) for name, r in rounds.items()})
+            paired_ratios(rounds, cpu_us)
     finally:
         if redis_url:
             _forget_prefix(redis_url, prefix)
@@ -401,6 +517,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--history", type=int, default=1500)
     parser.add_argument("--only", help="comma-separated scenario names to run")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="load every scenario N times, interleaved; medians"
+    )
+    parser.add_argument(
+        "--floor-clients",
+        type=lambda v: [c for c in v.split(",") if c],
+        default=["redis-py"],
+        help="the floor also through these clients (redis-py, coredis, glide)",
+    )
     parser.add_argument(
         "--fakeredis", action="store_true", help="1 worker on the embedded fakeredis instead"
     )
@@ -422,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         for workers in counts:
             sample_ids = asyncio.run(prepare(mongo_url, db_name, args.history))
             sizes: dict[str, int] = {}
+            cpu_us: dict[str, list[float]] = {}
             results = run_config(
                 args,
                 workers=workers,
@@ -431,13 +557,16 @@ def main(argv: list[str] | None = None) -> int:
                 secret=secret,
                 sample_ids=sample_ids,
                 sizes=sizes,
+                cpu_us=cpu_us,
             )
             config = {
                 "workers": workers,
                 "redis": "real Redis" if redis_url else "fakeredis",
                 "page100_bytes": sizes,
+                "server_cpu_us_per_request": {k: statistics.median(v) for k, v in cpu_us.items()},
             }
             configs.append(report(results, config, args))
+    workers_side_by_side(configs)
     if args.only:
         return 0
     data = {
