@@ -75,6 +75,11 @@ class VisitWrite(NamedTuple):
     now: datetime
 
 
+def visit_student(visit: VisitWrite) -> str:
+    """Whose documents a visit writes (its progress and stats)."""
+    return visit.student
+
+
 def points_of(visit: VisitWrite) -> int:
     """The points a first read of the visit's sample awards."""
     return int(visit.sample.get("read_points", 1))
