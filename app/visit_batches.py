@@ -31,6 +31,7 @@ from app.db import Database
 from app.events import outbox
 from app.events.visits import batch_events, batch_totals, revisited_pairs
 from app.faults import crash_point
+from app.observability import BATCH_RETRIES
 from app.training.mark_read import Written
 from app.training.queries import meta, students
 from app.training.queries.intents import PendingVisit
@@ -124,6 +125,7 @@ class VisitCommitter:
                         )
                         if not retry or time.monotonic() + pause > deadline:
                             raise
+                        BATCH_RETRIES.inc()
                         await asyncio.sleep(pause)
                         pause = min(pause * 2, 0.5)
             except BaseException:
