@@ -111,18 +111,6 @@ async def drop_database(db: Database) -> None:
     await db.client.drop_database(db.name)
 
 
-async def flush_journal(db: Database, writer: str) -> None:
-    """One small journaled write, acknowledged only once the journal up to it is on disk.
-
-    SecantusDB acknowledged transaction commits that a kill -9 then lost (14 to 18 of
-    1,000, with ``j: true`` on the commit too), while a journaled write after a commit
-    made every one of them durable (0 of 1,000 lost): its journal sync covers what was
-    logged before it. ``writer`` names the worker, so workers do not all update one
-    document.
-    """
-    await db[META].update_one({"_id": f"journal-flush:{writer}"}, {"$inc": {"n": 1}}, upsert=True)
-
-
 WRITER_PREFIX = "writer:"
 
 
