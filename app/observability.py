@@ -48,6 +48,11 @@ READS = Counter("lumetrix_reads_total", "mark-read calls by kind.", ["kind"])
 FIRST_READS = READS.labels("first_read")
 REVISITS = READS.labels("revisit")
 POINTS = Counter("lumetrix_points_awarded_total", "Points awarded by first reads.")
+BATCH_RETRIES = Counter(
+    "lumetrix_mark_read_batch_retries_total",
+    "mark-read batch transactions retried after a write conflict (two workers' batches "
+    "on one student).",
+)
 
 
 class JsonFormatter(logging.Formatter):

@@ -28,6 +28,7 @@ from app.training.curriculum import LANGUAGES
 from app.training.loaders import LoadGate, progress_loader, read_loader
 from app.training.mark_read import VisitWriter
 from app.training.queries import meta
+from app.training.queries.reads import visit_student
 from app.training.repair import repair_visits
 from app.visit_batches import VisitCommitter
 from app.writer_sessions import WriterSessions
@@ -121,6 +122,8 @@ async def _visit_writer(
         window=settings.mark_read_batch_window,
         max_size=settings.mark_read_batch_max,
         in_flight=in_flight,
+        # A worker's two transactions on one student's documents would conflict.
+        key=visit_student,
     )
     return sessions, visits
 

@@ -31,8 +31,9 @@ from app.db import Database
 from app.events import outbox
 from app.events.visits import batch_events, batch_totals, revisited_pairs
 from app.faults import crash_point
+from app.observability import BATCH_RETRIES
 from app.training.mark_read import Written
-from app.training.queries import meta, students
+from app.training.queries import students
 from app.training.queries.intents import PendingVisit
 from app.training.queries.reads import VisitWrite, upsert_reads, visit_counts
 from app.writer_sessions import WriterSessions
@@ -59,7 +60,8 @@ async def _commit(session: AsyncClientSession) -> None:
 ILLEGAL_OPERATION = 20  # a standalone mongod refusing transactions
 
 
-# Journaled commits; on SecantusDB that alone is not enough (see meta.flush_journal).
+# Journaled commits: acknowledged once on disk (the embedded SecantusDB runs with
+# ``--sync-on-commit``, which its commits need for that; see ``app.embedded``).
 JOURNALED = WriteConcern(j=True)
 
 
@@ -124,6 +126,7 @@ class VisitCommitter:
                         )
                         if not retry or time.monotonic() + pause > deadline:
                             raise
+                        BATCH_RETRIES.inc()
                         await asyncio.sleep(pause)
                         pause = min(pause * 2, 0.5)
             except BaseException:
@@ -134,8 +137,6 @@ class VisitCommitter:
                 raise
             book.committed(ticket, unset)
         ticket.expect(len(written))
-        # Nothing is acknowledged until the commit is on disk (see flush_journal).
-        await meta.flush_journal(self.db, self.sessions.name)
         return written
 
     async def _unguarded(self, visits: Sequence[VisitWrite]) -> list[Written | Exception]:

@@ -40,6 +40,7 @@ from app.db import PROGRESS, STATS, Database, create_client
 from app.embedded import EmbeddedMongo, free_port
 from app.seed import catalog_is_empty, seed_demo
 from app.settings import DEV_JWT_SECRET
+from loadtests import db_limit
 from loadtests.history import seed_history
 from loadtests.loadgen import Request, Result, run_load
 from migrations.add_language_to_samples import migrate
@@ -540,9 +541,11 @@ def main(argv: list[str] | None = None) -> int:
     configs: list[dict[str, Any]] = []
     with ExitStack() as stack:
         mongo_url = os.environ.get("MONGODB_URL")
+        server_pid = None
         if not mongo_url:
             embedded = EmbeddedMongo(Path(os.environ.get("DATA_DIR", ".lumetrix-bench")))
             mongo_url = embedded.start()
+            server_pid = embedded.proc.pid if embedded.proc else None
             stack.callback(embedded.stop)
         for workers in counts:
             sample_ids = asyncio.run(prepare(mongo_url, db_name, args.history))
@@ -566,6 +569,10 @@ def main(argv: list[str] | None = None) -> int:
                 "server_cpu_us_per_request": {k: statistics.median(v) for k, v in cpu_us.items()},
             }
             configs.append(report(results, config, args))
+            if "mark-read" in results:  # the database alone, its servers stopped
+                configs[-1]["db_limit"] = db_limit.bench_figure(
+                    mongo_url, db_name, sample_ids, results["mark-read"].rps, server_pid=server_pid
+                )
     workers_side_by_side(configs)
     if args.only:
         return 0

@@ -80,3 +80,46 @@ async def test_a_full_batch_is_flushed_without_waiting_out_the_window() -> None:
     )
     assert [await first, *rest] == [0, 10, 20, 30]
     assert flush.batches == [[0, 1, 2, 3]]
+
+
+class Overlap:
+    """A flush that notes, per batch, the keys also in a batch being written at that time."""
+
+    def __init__(self) -> None:
+        self.writing: list[set[int]] = []
+        self.shared: list[set[int]] = []
+        self.batches: list[list[int]] = []
+
+    async def __call__(self, items: Sequence[int]) -> list[int | BaseException]:
+        keys = {i % 7 for i in items}
+        self.shared.append(set().union(*self.writing) & keys)
+        self.batches.append(list(items))
+        self.writing.append(keys)
+        await asyncio.sleep(0.01)
+        self.writing.remove(keys)
+        return [i * 10 for i in items]
+
+
+async def test_batches_written_at_once_never_share_a_key() -> None:
+    flush = Overlap()
+    batcher = GroupCommit(flush, window=0.001, max_size=5, in_flight=2, key=lambda i: i % 7)
+    items = list(range(60))
+    results = await asyncio.gather(*(batcher.submit(i) for i in items))
+    assert results == [i * 10 for i in items]
+    assert len(flush.batches) >= 12 and max(len(b) for b in flush.batches) <= 5
+    assert all(not shared for shared in flush.shared), flush.shared
+    # Without the key, the same load puts one key in two concurrent batches (the test can fail).
+    unkeyed = Overlap()
+    batcher = GroupCommit(unkeyed, window=0.001, max_size=5, in_flight=2)
+    await asyncio.gather(*(batcher.submit(i) for i in items))
+    assert any(unkeyed.shared)
+
+
+async def test_an_item_held_back_by_its_key_goes_in_the_next_batch_in_order() -> None:
+    flush = Recorder()
+    batcher = GroupCommit(flush, window=0.001, max_size=2, in_flight=2, key=lambda i: i % 2)
+    # 1 and 3 share key 1: while [0, 1] is written, 3 waits, and 2 (key 0) too.
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(4)))
+    assert results == [0, 10, 20, 30]
+    assert flush.batches == [[0, 1], [2, 3]]
+    await batcher.close()

@@ -29,6 +29,7 @@ from app.events.lease import LEASE_ID, Lease
 from app.events.publisher import Publisher, PublishOptions
 from app.events.schema import POINTS_AWARDED, SAMPLE_READ, Event, event_of, stream_fields
 from app.timefmt import iso
+from app.training.queries.reads import visit_counts
 from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
 from examples.points_consumer import consume, points
@@ -595,3 +596,26 @@ async def _longer(stream: EventStream, than: int) -> bool:
 
 async def _empty(db: Database) -> bool:
     return await outbox.count(db) == 0
+
+
+async def test_visit_counts_of_several_students_in_one_transaction(fresh_db: Database) -> None:
+    # One query per student: each student's pairs, not the cross product of students and
+    # samples (a's s3 exists but was not asked for), and a pair with no document is absent.
+    await fresh_db[PROGRESS].insert_many(
+        [
+            {"sidhi_id": "a", "sample_id": "s1", "revisited_count": 3},
+            {"sidhi_id": "a", "sample_id": "s2", "revisited_count": 1},
+            {"sidhi_id": "a", "sample_id": "s3", "revisited_count": 7},
+            {"sidhi_id": "b", "sample_id": "s3", "revisited_count": 2},
+        ]
+    )
+    wanted = [("a", "s1"), ("a", "s2"), ("b", "s3"), ("b", "s1"), ("c", "s9")]
+    assert await visit_counts(fresh_db, wanted) == {("a", "s1"): 3, ("a", "s2"): 1, ("b", "s3"): 2}
+    async with fresh_db.client.start_session() as session:
+        await session.start_transaction()
+        await fresh_db[PROGRESS].update_one(
+            {"sidhi_id": "b", "sample_id": "s3"}, {"$inc": {"revisited_count": 1}}, session=session
+        )
+        counts = await visit_counts(fresh_db, [("b", "s3")], session=session)
+        await session.abort_transaction()
+    assert counts == {("b", "s3"): 3}  # its own transaction's write included

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import ASCENDING, IndexModel
+
 from app.db import SAMPLES
 from app.training.curriculum import KNOWLEDGE_AREAS
-from app.training.queries.meta import catalog_version
+from app.training.queries.meta import catalog_version, drop_retired_indexes, ensure_indexes
+from app.training.queries.reads import count_of
 from migrations.add_language_to_samples import exit_code, migrate
 from tests.factories import make_raw_sample
 
@@ -93,7 +96,26 @@ async def test_creates_the_indexes(fresh_db: Any) -> None:
     assert "language_chapter_sample" in sample_indexes
     progress_indexes = await fresh_db["sample_progress"].index_information()
     assert progress_indexes["student_sample_unique"]["unique"] is True
-    assert {"student_language", "student_area"} <= set(progress_indexes)
+    assert set(progress_indexes) == {"_id_", "student_sample_unique", "student_language_read_at"}
+
+
+async def test_drops_the_retired_progress_indexes(fresh_db: Any) -> None:
+    # A database an older release indexed: its two extra indexes go, every read still works.
+    await fresh_db["sample_progress"].create_indexes(
+        [
+            IndexModel([("sidhi_id", ASCENDING), ("language", ASCENDING)], name="student_language"),
+            IndexModel(
+                [("sidhi_id", ASCENDING), ("knowledge_area", ASCENDING)], name="student_area"
+            ),
+        ]
+    )
+    await fresh_db["sample_progress"].insert_one(
+        {"sidhi_id": "s1", "sample_id": "c_ch1_q_000001", "language": "c", "read_at": 1}
+    )
+    await ensure_indexes(fresh_db)
+    assert "student_language" not in await fresh_db["sample_progress"].index_information()
+    assert await drop_retired_indexes(fresh_db) == []  # idempotent
+    assert await count_of(fresh_db, "s1", "c") == 1
 
 
 async def test_half_done_run_completes(fresh_db: Any) -> None:

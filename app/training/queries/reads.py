@@ -75,6 +75,11 @@ class VisitWrite(NamedTuple):
     now: datetime
 
 
+def visit_student(visit: VisitWrite) -> str:
+    """Whose documents a visit writes (its progress and stats)."""
+    return visit.student
+
+
 def points_of(visit: VisitWrite) -> int:
     """The points a first read of the visit's sample awards."""
     return int(visit.sample.get("read_points", 1))
@@ -115,23 +120,26 @@ async def upsert_reads(
 async def visit_counts(
     db: Database, pairs: Iterable[tuple[str, str]], *, session: AsyncClientSession | None = None
 ) -> dict[tuple[str, str], int]:
-    """Visits recorded so far of each (student, sample) pair that has a progress document,
-    in one query (inside a transaction with ``session``: its own writes included)."""
-    wanted = set(pairs)
-    if not wanted:
-        return {}
-    cursor = db[PROGRESS].find(
-        {
-            "sidhi_id": {"$in": sorted({s for s, _ in wanted})},
-            "sample_id": {"$in": sorted({i for _, i in wanted})},
-        },
-        {"_id": 0, "sidhi_id": 1, "sample_id": 1, "revisited_count": 1},
-        session=session,
-    )
-    found = {
-        (d["sidhi_id"], d["sample_id"]): int(d.get("revisited_count", 0)) async for d in cursor
-    }
-    return {pair: n for pair, n in found.items() if pair in wanted}
+    """Visits recorded so far of each (student, sample) pair that has a progress document
+    (inside a transaction with ``session``: its own writes included).
+
+    One query per student, ``{sidhi_id, sample_id: {$in}}``: SecantusDB answers it with a
+    lookup per pair on the unique index, but a ``sidhi_id: {$in}`` filter with it fetched
+    and matched every progress document of every student named (71 ms of its CPU for 25
+    students with 40 reads each, against 11 ms, and growing with their histories)."""
+    by_student: dict[str, list[str]] = {}
+    for student, sample_id in sorted(set(pairs)):
+        by_student.setdefault(student, []).append(sample_id)
+    found: dict[tuple[str, str], int] = {}
+    for student, ids in by_student.items():
+        cursor = db[PROGRESS].find(
+            {"sidhi_id": student, "sample_id": ids[0] if len(ids) == 1 else {"$in": ids}},
+            {"_id": 0, "sample_id": 1, "revisited_count": 1},
+            session=session,
+        )
+        async for doc in cursor:
+            found[(student, doc["sample_id"])] = int(doc.get("revisited_count", 0))
+    return found
 
 
 async def get(db: Database, student: str, sample_id: str) -> dict[str, Any] | None:
