@@ -334,14 +334,14 @@ async def test_a_holder_renews_its_lease_every_third_of_its_length(
         assert doc is not None and doc["owner"] == "holder"
         return doc["until"]
 
-    assert await publisher._hold()
+    assert await publisher.lease.hold()
     taken = await until()
     # Asked again before a third of the lease has gone: held, no write.
-    assert await publisher._hold() and await until() == taken
+    assert await publisher.lease.hold() and await until() == taken
     # Past a third (well before the lease ends): renewed, so a holder that keeps working
     # never lets its lease run out between two renewals.
     await asyncio.sleep(FAST.lease_seconds / 3 + 0.15)
-    assert await publisher._hold()
+    assert await publisher.lease.hold()
     assert await until() > taken
     assert not await Lease(db, seconds=FAST.lease_seconds, owner="rival").acquire()
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
+from contextlib import suppress
 from datetime import timedelta
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from app.db import META, Database
 from app.timefmt import utcnow
@@ -42,6 +44,26 @@ class Lease:
         self.name = name  # the lease's _id: one per kind of worker (publisher, forwarder)
         self.seconds = seconds
         self.owner = owner or owner_name()
+        self._renewed = float("-inf")  # monotonic time of the last successful take or renewal
+
+    async def hold(self) -> bool:
+        """Whether we hold the lease, taking or renewing it once a third of its length has
+        gone since the last time (so a holder that keeps working never lets it run out)."""
+        now = time.monotonic()
+        if now - self._renewed < self.seconds / 3:
+            return True
+        self._renewed = now if await self.acquire() else float("-inf")
+        return self._renewed == now
+
+    def doubt(self) -> None:
+        """Prove the lease again at the next ``hold`` (after a failure)."""
+        self._renewed = float("-inf")
+
+    async def let_go(self) -> None:
+        """Release the lease if we took it (a clean stop); MongoDB away: it runs out."""
+        if self._renewed > float("-inf"):
+            with suppress(PyMongoError):
+                await self.release()
 
     async def acquire(self) -> bool:
         """Take the lease when it has expired or is ours (renewing it); whether we hold it."""

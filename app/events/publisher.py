@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -74,18 +73,6 @@ class Publisher:
         self.options = options
         self.lease = Lease(db, seconds=options.lease_seconds, owner=owner)
         self.published = 0  # events this publisher streamed (republished ones included)
-        self._renewed = float("-inf")  # monotonic time of the last successful renewal
-
-    async def _hold(self) -> bool:
-        """Whether we hold the lease, renewing it every third of its length."""
-        now = time.monotonic()
-        if now - self._renewed < self.options.lease_seconds / 3:
-            return True
-        if await self.lease.acquire():
-            self._renewed = now
-            return True
-        self._renewed = float("-inf")
-        return False
 
     async def publish_once(self) -> int:
         """One round: stream the oldest outbox events, then delete them; how many."""
@@ -109,7 +96,7 @@ class Publisher:
         try:
             while not stop.is_set():
                 try:
-                    if not await self._hold():
+                    if not await self.lease.hold():
                         pause = self.options.lease_seconds / 3
                     elif await self.publish_once() >= self.options.batch:
                         pause = 0.0  # more is waiting: go on at once
@@ -130,14 +117,12 @@ class Publisher:
                         )
                     failing, pause = True, backoff
                     backoff = min(backoff * 2, MAX_BACKOFF)
-                    self._renewed = float("-inf")  # prove the lease again before publishing
+                    self.lease.doubt()  # prove the lease again before publishing
                 if pause:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), pause)
         finally:
-            if self._renewed > float("-inf"):
-                with suppress(PyMongoError):
-                    await self.lease.release()
+            await self.lease.let_go()
 
 
 @asynccontextmanager

@@ -148,15 +148,6 @@ class Forwarder:
         self.lag: float | None = None  # seconds, when last measured; 0: nothing waits
         self._pending = True  # read our unacknowledged entries before new ones
         self._grouped = False
-        self._renewed = float("-inf")
-
-    async def _hold(self) -> bool:
-        """Whether we hold the lease, renewing it every third of its length."""
-        now = time.monotonic()
-        if now - self._renewed < self.options.lease_seconds / 3:
-            return True
-        self._renewed = now if await self.lease.acquire() else float("-inf")
-        return self._renewed == now
 
     async def _next_entries(self) -> list[Entry]:
         """Our pending entries while there are any, then new ones."""
@@ -306,13 +297,11 @@ class Forwarder:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), pause)
         finally:
-            if self._renewed > float("-inf"):
-                with suppress(PyMongoError):
-                    await self.lease.release()
+            await self.lease.let_go()
 
     async def _round(self) -> float:
         """Hold the lease and forward one batch; the pause before the next round."""
-        if not await self._hold():
+        if not await self.lease.hold():
             return self.options.lease_seconds / 3
         read = await self.forward_once()
         await self.measure_lag()
