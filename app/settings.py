@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         description="The hot GET routes skip FastAPI's dependency solving (same answers).",
     )
     access_log: bool = Field(default=True, description="One JSON log line per request.")
+    otel_telemetry: bool = Field(
+        default=False,
+        description="FastAPI's own OpenTelemetry spans, metrics and logs, when an OpenTelemetry "
+        "provider is configured; off, the service's Prometheus metrics and JSON logs only.",
+    )
     warm_on_start: bool = Field(default=True, description="Load catalog caches at start-up.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

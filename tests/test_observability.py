@@ -64,3 +64,40 @@ async def test_logs_are_json_with_request_id_and_never_a_token(
     assert any(e.get("status") == 401 for e in entries)
     token = headers["Authorization"].split()[1]
     assert all(token not in line for line in lines)
+
+
+def test_an_access_line_written_directly_is_the_formatted_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The access log's direct write gives the line a LogRecord would, and steps aside
+    (a record, through logging) whenever another handler listens."""
+    import io
+
+    from app.observability import JsonFormatter, JsonHandler, log, write_access_line
+
+    handler = JsonHandler()
+    handler.stream = io.StringIO()
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    monkeypatch.setattr(root, "level", logging.INFO)
+    fields = {"request_id": "r-1", "method": "GET", "route": "/x", "status": 200, "ms": 1.5}
+    write_access_line(fields)
+    record = log.makeRecord(
+        log.name, logging.INFO, "", 0, "request", (), None, extra={"fields": fields}
+    )
+    record.request_id = "r-1"
+    direct = json.loads(handler.stream.getvalue())
+    formatted = json.loads(JsonFormatter().format(record))
+    assert direct.pop("ts")[:4] == formatted.pop("ts")[:4]
+    assert list(direct) == list(formatted) and direct == formatted
+
+    seen: list[logging.LogRecord] = []
+
+    class Listener(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    monkeypatch.setattr(root, "handlers", [handler, Listener()])
+    write_access_line(fields)
+    assert [r.fields for r in seen] == [fields]  # type: ignore[attr-defined]
+    assert len(handler.stream.getvalue().splitlines()) == 2  # and the JSON line still
