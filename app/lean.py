@@ -21,9 +21,11 @@ from typing import Any
 
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_params_to_args
+from fastapi.routing import _effective_route_context_var, _get_scope_effective_route_context
 from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app.auth import auth_headers, authenticate, bearer_token
 from app.deps import current_student, language_or_400, request_resources, valid_language
@@ -32,6 +34,21 @@ from app.handles import resources_of
 from app.training.bodies import StrictJsonRoute
 
 _KNOWN = {current_student, request_resources, valid_language}
+
+
+# FastAPI 0.165 (pinned <0.166) builds a route's handler once per context: as declared, and
+# once per inclusion in another router. These two private accessors name that context while
+# it is built, and the context a request was routed through.
+def building_context() -> object | None:
+    """The route context whose handler FastAPI is building now (None: the route itself)."""
+    return _effective_route_context_var.get()
+
+
+def scope_context(scope: Scope) -> object | None:
+    """The route context a request was routed through (None: the route itself)."""
+    return _get_scope_effective_route_context(scope)
+
+
 LEAN = Counter("lumetrix_lean_requests_total", "Requests answered by the lean path.")
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -58,14 +75,13 @@ class LeanPlan:
     # FastAPI's handler should answer it
     memo: dict[bytes, tuple[Sequence[str], dict[str, Any]] | None] = field(default_factory=dict)
 
-    def arguments(self, request: Request) -> dict[str, Any] | None:
+    def arguments(self, scope: Scope) -> dict[str, Any] | None:
         """The endpoint's arguments, or None whenever FastAPI's handler should answer."""
-        scope = request.scope
         res = resources_of(scope["app"])
         if not res.settings.lean_path:
             return None
         raw: bytes = scope["query_string"]
-        parsed = self.memo[raw] if raw in self.memo else self._parse(raw, request)
+        parsed = self.memo[raw] if raw in self.memo else self._parse(raw, Request(scope))
         if parsed is None:
             return None
         names, query = parsed
@@ -137,27 +153,45 @@ def _query_params(dependant: Dependant) -> list[Any]:
 
 
 class LeanRoute(StrictJsonRoute):
-    """The training routes' class: a lean handler in front of FastAPI's for eligible GETs.
+    """The training routes' class: a lean answer for eligible GETs, FastAPI's otherwise.
 
     The router is included with ``current_student`` as its one dependency (``app.main``);
     a lean answer authenticates the caller too, so it skips nothing the full path runs.
     ``LEAN_PATH=false`` sends every request to FastAPI's handler (to measure what it saves).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Lean plans by the route context they were planned for (FastAPI plans each route
+        # once as declared and once per router inclusion, whose dependencies it adds).
+        # The context is kept with its plan, so a reused id can never pick up another's plan.
+        self._plans: dict[int, tuple[object | None, LeanPlan, Callable[..., Any]]] = {}
+        super().__init__(*args, **kwargs)
+
     def get_route_handler(self) -> Handler:
-        """FastAPI's handler, with the lean one in front of it when the route allows."""
+        """FastAPI's handler; the lean plan for the context being built is kept aside."""
         full = super().get_route_handler()
         plan = lean_plan(self.dependant) if self.methods == {"GET"} else None
-        if plan is None:
-            return full
-        endpoint = self.endpoint
+        if plan is not None:
+            context = building_context()
+            self._plans[id(context)] = (context, plan, self.endpoint)
+        return full
 
-        async def lean(request: Request) -> Response:
-            kwargs = plan.arguments(request)
-            if kwargs is None:
-                return await full(request)
-            LEAN.inc()
-            response: Response = await endpoint(**kwargs)
-            return response
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer leanly when the plan can; else FastAPI's handling, whole.
 
-        return lean
+        The lean answer is sent straight from the route, without FastAPI's per-request
+        wrapper (a ``Request``, two exit stacks, an exception-handling layer around ``send``):
+        lean routes have no dependency with an exit, and what an endpoint raises reaches
+        the app's exception handlers from the router just the same.
+        """
+        context = scope_context(scope)
+        entry = self._plans.get(id(context)) if self._plans else None
+        if entry is not None and entry[0] is context and scope["method"] == "GET":
+            _, plan, endpoint = entry
+            kwargs = plan.arguments(scope)
+            if kwargs is not None:
+                LEAN.inc()
+                response: Response = await endpoint(**kwargs)
+                await response(scope, receive, send)
+                return
+        await super().handle(scope, receive, send)

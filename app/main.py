@@ -127,12 +127,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # even when none is configured (os.environ lookups, about 5% of a cached page).
         telemetry=None if settings.otel_telemetry else _NO_TELEMETRY,
     )
-    install_docs(app)
-    install_console(app)
     install_error_handlers(app, on_validation=request_refused)
     # The router carries its "/training" prefix itself, so each route's path (the metrics'
-    # and access log's route label) is the full one; auth is attached here.
+    # and access log's route label) is the full one; auth is attached here. It goes first:
+    # routing tries routes in order, and the learners' reads are nearly every request.
     app.include_router(training_router, dependencies=[Depends(current_student)])
     app.include_router(ops.router)
+    install_docs(app)
+    install_console(app)
     _install_middleware(app, settings)
     return app
