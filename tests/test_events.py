@@ -28,8 +28,7 @@ from app.events import outbox
 from app.events.lease import LEASE_ID, Lease
 from app.events.publisher import Publisher, PublishOptions
 from app.events.schema import POINTS_AWARDED, SAMPLE_READ, Event, event_of, stream_fields
-from app.timefmt import iso
-from app.timefmt import utcnow
+from app.timefmt import iso, utcnow
 from app.training.queries.reads import progress_id, upsert_read, visit_counts
 from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
