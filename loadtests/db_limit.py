@@ -281,6 +281,11 @@ def report(limits: Sequence[Limit], mark_read_rps: float | None = None) -> dict[
             f"  batch {limit.batch:>3} x {limit.in_flight} in flight: "
             f"{limit.visits_per_s:>7.0f} visits/s, {limit.batches_per_s:>6.1f} batches/s, "
             f"{1000 / limit.batches_per_s * limit.in_flight:>6.1f} ms per batch"
+            + (
+                ""
+                if limit.db_cpu_ms_per_visit is None
+                else f", database CPU {limit.db_cpu_ms_per_visit:.2f} ms per visit"
+            )
         )
     top = best(limits)
     print(f"  where a batch of {top.batch} spends the database's time (round trips):")
@@ -352,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
                 batches=[int(b) for b in args.batch.split(",")],
                 in_flight=args.in_flight,
                 seconds=args.seconds,
+                server_pid=embedded.proc.pid if embedded and embedded.proc else None,
             )
         )
         report(limits)

@@ -28,8 +28,8 @@ from app.events import outbox
 from app.events.lease import LEASE_ID, Lease
 from app.events.publisher import Publisher, PublishOptions
 from app.events.schema import POINTS_AWARDED, SAMPLE_READ, Event, event_of, stream_fields
-from app.timefmt import iso
-from app.training.queries.reads import visit_counts
+from app.timefmt import iso, utcnow
+from app.training.queries.reads import progress_id, upsert_read, visit_counts
 from cache.backend import CacheBackend, create_backend
 from cache.events import EventStream
 from examples.points_consumer import consume, points
@@ -619,3 +619,41 @@ async def test_visit_counts_of_several_students_in_one_transaction(fresh_db: Dat
         counts = await visit_counts(fresh_db, [("b", "s3")], session=session)
         await session.abort_transaction()
     assert counts == {("b", "s3"): 3}  # its own transaction's write included
+
+
+async def test_visit_counts_read_new_documents_by_id_and_older_ones_by_the_unique_index(
+    fresh_db: Database,
+) -> None:
+    # A mark-read's new document is keyed by its pair; an older (or imported) one keeps an
+    # ObjectId. A batch's counts take both, for the same student too, in its transaction.
+    now = utcnow()
+    sample = {"sample_id": "s1", "language": "python", "chapter": 1, "read_points": 2}
+    for _ in range(3):
+        await upsert_read(
+            fresh_db, student="a", sample=sample, knowledge_area="x", time_spent=5, now=now
+        )
+    await fresh_db[PROGRESS].insert_many(
+        [
+            {"sidhi_id": "a", "sample_id": "s2", "revisited_count": 4},
+            {"sidhi_id": "b", "sample_id": "s1", "revisited_count": 6},
+        ]
+    )
+    new = await fresh_db[PROGRESS].find_one({"sidhi_id": "a", "sample_id": "s1"})
+    old = await fresh_db[PROGRESS].find_one({"sidhi_id": "a", "sample_id": "s2"})
+    assert new is not None and new["_id"] == progress_id("a", "s1")
+    assert old is not None and isinstance(old["_id"], ObjectId)
+    wanted = [("a", "s1"), ("a", "s2"), ("b", "s1"), ("b", "s9")]
+    async with fresh_db.client.start_session() as session:
+        await session.start_transaction()
+        await fresh_db[PROGRESS].update_one(
+            {"sidhi_id": "a", "sample_id": "s1"}, {"$inc": {"revisited_count": 1}}, session=session
+        )
+        counts = await visit_counts(fresh_db, wanted, session=session)
+        await session.abort_transaction()
+    assert counts == {("a", "s1"): 4, ("a", "s2"): 4, ("b", "s1"): 6}
+
+
+def test_progress_ids_of_distinct_pairs_differ() -> None:
+    # A separator alone could not tell ("a/b", "c") from ("a", "b/c"): the length does.
+    pairs = [("a/b", "c"), ("a", "b/c"), ("1:a", "b"), ("1", ":a/b"), ("", "a"), ("a", "")]
+    assert len({progress_id(student, sample) for student, sample in pairs}) == len(pairs)
