@@ -261,11 +261,12 @@ class Leaderboards:
 def standing_from(
     points: Mapping[str, float], student: str, limit: int, hidden_points: float | None = None
 ) -> Standing:
-    """The standing a points snapshot gives (ties broken by student id).
+    """The standing a points snapshot gives (tied students in the loaded board's order:
+    ``ZREVRANGE`` lists them by student id, descending).
 
     ``hidden_points``: the caller is not on the board (opted out); their rank is the one
     a student with these points would have."""
-    ranked = sorted(points.items(), key=lambda item: (-item[1], item[0]))
+    ranked = sorted(points.items(), key=lambda item: (item[1], item[0]), reverse=True)
     mine = hidden_points if hidden_points is not None else points.get(student)
     rank = None if mine is None else 1 + sum(1 for _, p in ranked if p > mine)
     return Standing(ranked[:limit], mine, rank)
