@@ -4,10 +4,10 @@ A board answer shows every student in its top and the caller by name (a display 
 MongoDB, else a pseudonym). Reading those names from MongoDB on every answer made it the
 leaderboard's bottleneck: one query per request at the pool's 50 ms queue budget, shed
 with 503s at 50 connections. So a worker keeps the shown names it read per board, valid
-while the board's *names stamp* is unchanged: the board's names generation (moved in Redis
-by every display-name change, ``Leaderboards.renamed``, and by a student's deletion) with
-its load time (a board dropped by a repair, an expiry or the progress epoch is loaded
-again, and reads every name again). A stamp is read before the names it keeps are read
+while the board's *names stamp* is unchanged: the board's names generation, moved in Redis
+by every display-name change (``Leaderboards.renamed``), a student's deletion and every
+load of the board (one dropped by a repair, an expiry or the progress epoch reads every
+name again), with the board's load time. A stamp is read before the names it keeps are read
 from MongoDB, so a name read before a change is never kept under the stamp after it.
 
 ``MAX_AGE`` bounds what a lost change could leave wrong (a names generation that expired
@@ -53,13 +53,15 @@ class BoardNames:
 
     async def shown(
         self, tag: str, stamp: str, ids: Sequence[str], load: NameLoader
-    ) -> Mapping[str, str]:
+    ) -> dict[str, str]:
         """The shown name of each of ``ids`` on board ``tag``: the kept ones, the others
         read through ``load`` (and kept under ``stamp``, read before the load)."""
         names = self._names(tag, stamp)
-        missing = tuple(s for s in ids if s not in names)
-        if not missing:
-            return names
+        found = {s: names[s] for s in ids if s in names}
+        if len(found) == len(ids):
+            return found
+        missing = tuple(s for s in ids if s not in found)
         loaded = await self._loads.run((tag, stamp, missing), lambda: load(missing))
         names.update(loaded)
-        return {**{s: names[s] for s in ids if s in names}, **loaded}
+        found.update(loaded)
+        return found

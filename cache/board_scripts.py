@@ -18,9 +18,11 @@ return 0
 
 
 # Install a snapshot unless the generation moved: the board with its sentinel, and the
-# opted-out marker replaced by the snapshot's (a marker a lost write left behind heals here).
-# KEYS: board, generation, marker. ARGV: generation, ttl ms, sentinel, sentinel score,
-# number of students n, n score/member pairs, then the opted-out students.
+# opted-out marker replaced by the snapshot's (a marker a lost write left behind heals here),
+# and a new names generation (names kept for the board before are read again: the sentinel's
+# score alone cannot tell two loads apart, its resolution at -10^16 is 2 ms).
+# KEYS: board, generation, marker, names generation. ARGV: generation, ttl ms, sentinel,
+# sentinel score, number of students n, n score/member pairs, then the opted-out students.
 LOAD = """
 local g = redis.call('GET', KEYS[2]) or ''
 if g ~= ARGV[1] then return 0 end
@@ -35,6 +37,8 @@ for i = 6 + 2 * n, #ARGV do
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if 6 + 2 * n <= #ARGV then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+redis.call('INCR', KEYS[4])
+redis.call('PEXPIRE', KEYS[4], ARGV[2])
 return 1
 """
 

@@ -205,15 +205,14 @@ class Leaderboards:
         """Install a MongoDB snapshot unless an award or opt-out landed since ``token`` was
         taken (so the snapshot's opted-out students are at least those whose opt-out's
         Redis step came before: the marker may be replaced by them)."""
-        key, gen = self.keys(board)
         generation, started = token
         argv: list[Any] = [generation, board.ttl_seconds * 1000, SENTINEL, int(started) - OFFSET]
         argv.append(len(data.points))
         for student, score in data.points.items():
             argv += [score, student]
         argv += sorted(data.opted_out)
-        out = self.out_key(board)
-        loaded = await self.backend.call(lambda r: r.eval(LOAD, 3, key, gen, out, *argv))
+        keys = self._keys_of(self.tag(board))
+        loaded = await self.backend.call(lambda r: r.eval(LOAD, 4, *keys, *argv))
         return int(loaded) == 1
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:
@@ -277,7 +276,7 @@ async def from_mongo(
 ) -> Placing:
     """A placing from MongoDB alone: the snapshot (``data`` if already read; whether the
     caller opted out comes with it), an opted-out caller's points, and the names."""
-    data = data or await sources.snapshot()
+    data = data if data is not None else await sources.snapshot()
     hidden = student in data.opted_out
     own = await sources.own_points() if hidden else None
     standing = standing_from(data.points, student, limit, own)
@@ -347,7 +346,7 @@ class RedisBoards:
                 standing = Standing(standing.top, own, await self.boards.rank_of(board, own))
             tag = self.boards.tag(board)
             top = [s for s, _ in standing.top]
-            names = dict(await self.names.shown(tag, found.stamp, top, sources.names))
+            names = await self.names.shown(tag, found.stamp, top, sources.names)
             if student not in names:
                 names.update(await self.names.shown(tag, found.stamp, [student], sources.names))
             return Placing(standing, found.hidden, names)

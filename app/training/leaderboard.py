@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import pymongo
-
 from app.db import Database
 from app.timefmt import iso
 from app.training import names
 from app.training.curriculum import LANGUAGES, Language
+from app.training.loaders import within
 from app.training.ports import Board, BoardData, BoardSources, BoardStore
 from app.training.queries import reads, students
 from app.training.shapes import LeaderboardOut
@@ -92,7 +91,7 @@ def _sources(
         return memo
 
     async def shown(ids: Sequence[str]) -> dict[str, str]:
-        with pymongo.timeout(load_wait):
+        with within(load_wait):
             chosen = await students.display_names(db, ids)
         return {s: names.shown_name(s, chosen.get(s), key=pseudonym_key) for s in ids}
 
