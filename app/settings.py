@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     mongo_queue_timeout_ms: int = Field(
         # 50 ms: at 200 connections on the embedded database, p99 of every answer (200 or
         # 503) was 828 ms with it against 1,054 ms with 100 ms (make bench, one worker).
+        # Nor is it what sheds the uncached page at 50 connections: the embedded database
+        # serves about 6-8 of those a second (~150 ms of its CPU each), so 50 clients need
+        # seconds of queueing; 250 ms and 1,000 ms still shed 96% and 71% of them, with p99
+        # 3.3 s and 5.3 s against 2.3 s (one run, shared machine, issue 23).
         default=50,
         ge=1,
         description="How long an operation waits for a free slot before a 503, ms.",

@@ -1,10 +1,10 @@
 """Leaderboards in Redis: one sorted set of points per (language, period), write-through.
 
 Keys: ``{prefix}lb:{c:week:2026-W48}`` (hash tag = the board, so a board, its generation
-key and its opted-out marker share a Cluster slot). A ``__loaded__`` sentinel (an id no
-token can carry: ``app.auth`` reserves ids starting ``__``) marks a board rebuilt from
-MongoDB; awards only ever increment loaded boards, and a rebuild only installs its snapshot
-when no award landed while it read MongoDB (the generation check), exactly as for the read
+key, its opted-out marker and its names generation share a Cluster slot). A ``__loaded__``
+sentinel (an id no token can carry: ``app.auth`` reserves ids starting ``__``) marks a board
+rebuilt from MongoDB; awards only ever increment loaded boards, and a rebuild only installs its
+snapshot when no award landed while it read MongoDB (the generation check), exactly as for the read
 sets. The sentinel's score is its load time (ms) minus ``OFFSET``: below every real score,
 and comparable with the progress epoch (moved only when more repairs were needed than the
 backend remembers). An award Redis failed or skipped is undone by the board's ``Repair``
@@ -20,16 +20,21 @@ in takes them out of the marker and drops the board (rebuilt with all their poin
 
 ``BoardStore`` is what the leaderboard service uses: ``RedisBoards`` answers from these
 sets and falls back to a MongoDB snapshot (given by the caller) when a board is missing
-or Redis fails; ``MongoBoards`` always uses the snapshot (``LUMETRIX_CACHE=off``).
+or Redis fails; ``MongoBoards`` always uses the snapshot (``LUMETRIX_CACHE=off``). A loaded
+board answers a caller in one round trip (``PLACING``: top, own rank, opted-out or not)
+and the worker's kept names (``cache.board_names``): no MongoDB at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from app.training.ports import Board, BoardData, Snapshot, Standing
+from app.training.ports import Board, BoardData, BoardSources, Placing, Snapshot, Standing
 from cache.backend import CacheBackend, Repair
+from cache.board_names import BoardNames
+from cache.board_scripts import AWARD, LOAD, PLACING, PURGE
 from cache.progress import BEGIN_LOAD
 from cache.singleflight import SingleFlight
 
@@ -37,53 +42,19 @@ SENTINEL = "__loaded__"
 OFFSET = 10**16  # > any epoch-ms timestamp: load time - OFFSET is always negative
 ALL_TIME_TTL_MS = 30 * 24 * 3600 * 1000  # the longest a board lives
 
-# KEYS: board, generation, opted-out marker. ARGV: student, points, ttl ms, sentinel.
-_AWARD = """
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 0 end
-redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
-  redis.call('ZINCRBY', KEYS[1], ARGV[2], ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 1
-end
-return 0
-"""
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
-# Install a snapshot unless the generation moved: the board with its sentinel, and the
-# opted-out marker replaced by the snapshot's (a marker a lost write left behind heals here).
-# KEYS: board, generation, marker. ARGV: generation, ttl ms, sentinel, sentinel score,
-# number of students n, n score/member pairs, then the opted-out students.
-_LOAD = """
-local g = redis.call('GET', KEYS[2]) or ''
-if g ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[3])
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-local n = tonumber(ARGV[5])
-for i = 6, 5 + 2 * n, 2 do
-  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-for i = 6 + 2 * n, #ARGV do
-  redis.call('SADD', KEYS[3], ARGV[i])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if 6 + 2 * n <= #ARGV then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
-return 1
-"""
+@dataclass(frozen=True, slots=True)
+class BoardRead:
+    """A loaded board's answer to one caller: the standing, whether the caller is in the
+    board's opted-out marker, and the names stamp (``cache.board_names``)."""
 
-
-# A deleted student off a board and its marker, with a new generation (a rebuild that read
-# MongoDB before the deletion cannot install it). KEYS: board, generation, marker.
-# ARGV: student, generation ttl ms when the board has none. How many of the two held them.
-_PURGE = """
-local removed = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('SREM', KEYS[3], ARGV[1])
-redis.call('INCR', KEYS[2])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then ttl = tonumber(ARGV[2]) end
-redis.call('PEXPIRE', KEYS[2], ttl)
-return removed
-"""
+    standing: Standing
+    hidden: bool
+    stamp: str
 
 
 class Leaderboards:
@@ -94,16 +65,17 @@ class Leaderboards:
         # Boards being rebuilt by this process: concurrent misses wait for one rebuild
         # instead of each aggregating the whole period from MongoDB.
         self._rebuilding = SingleFlight()
+        self._placing = backend.client.register_script(PLACING)
 
-    async def rebuild(self, board: Board, snapshot: Snapshot) -> dict[str, float]:
+    async def rebuild(self, board: Board, snapshot: Snapshot) -> BoardData:
         """Rebuild ``board`` from ``snapshot()`` once per process at a time; return the
-        snapshot's points (every waiter gets the same)."""
+        snapshot (every waiter gets the same)."""
 
-        async def load() -> dict[str, float]:
+        async def load() -> BoardData:
             token = await self.begin_load(board)
             data = await snapshot()
             await self.load(board, data, token)
-            return data.points
+            return data
 
         return await self._rebuilding.run(self.keys(board)[0], load)
 
@@ -114,17 +86,27 @@ class Leaderboards:
 
     def keys(self, board: Board) -> tuple[str, str]:
         """The board key and its generation key."""
-        key, gen, _ = self._keys_of(self.tag(board))
+        key, gen, _, _ = self._keys_of(self.tag(board))
         return key, gen
 
     def out_key(self, board: Board) -> str:
         """The board's opted-out marker: students whose awards the board refuses."""
         return self._keys_of(self.tag(board))[2]
 
-    def _keys_of(self, tag: str) -> tuple[str, str, str]:
+    def names_key(self, board: Board) -> str:
+        """The board's names generation: moved by every display-name change
+        (``cache.board_names``)."""
+        return self._keys_of(self.tag(board))[3]
+
+    def _keys_of(self, tag: str) -> tuple[str, str, str, str]:
         braced = "{" + tag + "}"
         key = self.backend.key
-        return key("lb", braced), key("lb-gen", braced), key("lb-out", braced)
+        return (
+            key("lb", braced),
+            key("lb-gen", braced),
+            key("lb-out", braced),
+            key("lb-names", braced),
+        )
 
     async def stored_tags(self) -> set[str]:
         """The tags of every board in Redis now (a scan of every node of a Cluster)."""
@@ -146,7 +128,7 @@ class Leaderboards:
         async def op(r: Any) -> list[Any]:
             async with r.pipeline(transaction=False) as pipe:
                 for tag in tags:
-                    pipe.eval(_PURGE, 3, *self._keys_of(tag), student, ALL_TIME_TTL_MS)
+                    pipe.eval(PURGE, 4, *self._keys_of(tag), student, ALL_TIME_TTL_MS)
                 return list(await pipe.execute())
 
         removed = await self.backend.call(op) if tags else []
@@ -166,34 +148,46 @@ class Leaderboards:
                     key, gen = self.keys(board)
                     ttl = board.ttl_seconds * 1000
                     out = self.out_key(board)
-                    pipe.eval(_AWARD, 3, key, gen, out, student, points, ttl, SENTINEL)
+                    pipe.eval(AWARD, 3, key, gen, out, student, points, ttl, SENTINEL)
                 await pipe.execute()
 
         await self.backend.call(op)
 
-    async def standing(self, board: Board, student: str, limit: int) -> Standing | None:
-        """Top ``limit`` and the student's rank (1 + students with more points); None if the
-        board is not loaded."""
-        key, _ = self.keys(board)
-        epoch_key = self.backend.epoch_key(self.tag(board))
-
-        async def op(r: Any) -> list[Any]:
-            async with r.pipeline(transaction=False) as pipe:
-                pipe.zscore(key, SENTINEL)
-                pipe.zrevrange(key, 0, limit, withscores=True)
-                pipe.zscore(key, student)
-                pipe.get(epoch_key)
-                return list(await pipe.execute())
-
-        sentinel, top, mine, epoch = await self.backend.call(op)
-        if sentinel is None or (epoch is not None and sentinel + OFFSET <= float(epoch)):
+    async def read(self, board: Board, student: str, limit: int) -> BoardRead | None:
+        """In one round trip: the top ``limit``, the student's points and rank (1 +
+        students with more points), whether they opted out, and the names stamp; None if
+        the board is not loaded."""
+        key, _, out, names = self._keys_of(self.tag(board))
+        keys = [key, self.backend.epoch_key(self.tag(board)), out, names]
+        # The hot call of a leaderboard answer: on the pipelined path, as the page's lookup.
+        found = await self.backend.run_script(self._placing, keys, [student, limit, SENTINEL])
+        sentinel = found[0]
+        if sentinel == "" or sentinel == b"":
             return None
-        entries = [(m, float(s)) for m, s in top if m != SENTINEL][:limit]
-        rank = None
-        if mine is not None:
-            above = await self.backend.call(lambda r: r.zcount(key, f"({mine}", "+inf"))
-            rank = int(above) + 1
-        return Standing(entries, None if mine is None else float(mine), rank)
+        _, epoch, top, mine, above, out_flag, generation = found
+        if epoch not in ("", b"") and float(sentinel) + OFFSET <= float(epoch):
+            return None
+        pairs = iter(top)
+        entries = [(_text(m), float(p)) for m, p in zip(pairs, pairs, strict=True)]
+        entries = [(m, p) for m, p in entries if m != SENTINEL][:limit]
+        points = None if mine in ("", b"") else float(mine)
+        standing = Standing(entries, points, None if points is None else int(above) + 1)
+        stamp = f"{_text(generation)}|{_text(sentinel)}"
+        return BoardRead(standing, int(out_flag) == 1, stamp)
+
+    async def renamed(self, boards: Sequence[Board]) -> None:
+        """Move the names generation of ``boards`` in one round trip: names kept under
+        the old stamp are read again."""
+
+        async def op(r: Any) -> None:
+            async with r.pipeline(transaction=False) as pipe:
+                for board in boards:
+                    names = self.names_key(board)
+                    pipe.incr(names)
+                    pipe.pexpire(names, board.ttl_seconds * 1000)
+                await pipe.execute()
+
+        await self.backend.call(op)
 
     async def rank_of(self, board: Board, points: float) -> int:
         """1 + how many students on the board have more than ``points``."""
@@ -211,15 +205,14 @@ class Leaderboards:
         """Install a MongoDB snapshot unless an award or opt-out landed since ``token`` was
         taken (so the snapshot's opted-out students are at least those whose opt-out's
         Redis step came before: the marker may be replaced by them)."""
-        key, gen = self.keys(board)
         generation, started = token
         argv: list[Any] = [generation, board.ttl_seconds * 1000, SENTINEL, int(started) - OFFSET]
         argv.append(len(data.points))
         for student, score in data.points.items():
             argv += [score, student]
         argv += sorted(data.opted_out)
-        out = self.out_key(board)
-        loaded = await self.backend.call(lambda r: r.eval(_LOAD, 3, key, gen, out, *argv))
+        keys = self._keys_of(self.tag(board))
+        loaded = await self.backend.call(lambda r: r.eval(LOAD, 4, *keys, *argv))
         return int(loaded) == 1
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:
@@ -267,14 +260,28 @@ class Leaderboards:
 def standing_from(
     points: Mapping[str, float], student: str, limit: int, hidden_points: float | None = None
 ) -> Standing:
-    """The standing a points snapshot gives (ties broken by student id).
+    """The standing a points snapshot gives (tied students in the loaded board's order:
+    ``ZREVRANGE`` lists them by student id, descending).
 
     ``hidden_points``: the caller is not on the board (opted out); their rank is the one
     a student with these points would have."""
-    ranked = sorted(points.items(), key=lambda item: (-item[1], item[0]))
+    ranked = sorted(points.items(), key=lambda item: (item[1], item[0]), reverse=True)
     mine = hidden_points if hidden_points is not None else points.get(student)
     rank = None if mine is None else 1 + sum(1 for _, p in ranked if p > mine)
     return Standing(ranked[:limit], mine, rank)
+
+
+async def from_mongo(
+    student: str, limit: int, sources: BoardSources, data: BoardData | None = None
+) -> Placing:
+    """A placing from MongoDB alone: the snapshot (``data`` if already read; whether the
+    caller opted out comes with it), an opted-out caller's points, and the names."""
+    data = data if data is not None else await sources.snapshot()
+    hidden = student in data.opted_out
+    own = await sources.own_points() if hidden else None
+    standing = standing_from(data.points, student, limit, own)
+    ids = list(dict.fromkeys([*(s for s, _ in standing.top), student]))
+    return Placing(standing, hidden, await sources.names(ids))
 
 
 class MongoBoards:
@@ -283,17 +290,14 @@ class MongoBoards:
     async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
         """Nothing to write through: the snapshot reads the first reads themselves."""
 
-    async def standing(
-        self,
-        board: Board,
-        student: str,
-        limit: int,
-        snapshot: Snapshot,
-        *,
-        hidden_points: float | None = None,
-    ) -> Standing:
+    async def placing(
+        self, board: Board, student: str, limit: int, sources: BoardSources
+    ) -> Placing:
         """From a fresh snapshot."""
-        return standing_from((await snapshot()).points, student, limit, hidden_points)
+        return await from_mongo(student, limit, sources)
+
+    async def renamed(self, boards: Sequence[Board], student: str) -> None:
+        """Nothing kept; names are read with every answer."""
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:
         """Nothing kept; the snapshot leaves opted-out students out."""
@@ -314,6 +318,7 @@ class RedisBoards:
 
     def __init__(self, boards: Leaderboards) -> None:
         self.boards = boards
+        self.names = BoardNames()
 
     async def award(self, boards: Sequence[Board], student: str, points: int) -> None:
         """Write-through; should Redis fail, the boards are dropped (and rebuilt on
@@ -323,31 +328,41 @@ class RedisBoards:
             [self.boards.repair_of(b) for b in boards],
         )
 
-    async def standing(
-        self,
-        board: Board,
-        student: str,
-        limit: int,
-        snapshot: Snapshot,
-        *,
-        hidden_points: float | None = None,
-    ) -> Standing:
-        """From the loaded board; else rebuilt from the snapshot; else the snapshot."""
+    async def placing(
+        self, board: Board, student: str, limit: int, sources: BoardSources
+    ) -> Placing:
+        """From the loaded board, names as kept (``cache.board_names``); else rebuilt from
+        the snapshot; else (Redis failing) MongoDB alone."""
 
-        async def cached() -> Standing:
-            found = await self.boards.standing(board, student, limit)
+        async def cached() -> Placing:
+            found = await self.boards.read(board, student, limit)
             if found is None:
-                points = await self.boards.rebuild(board, snapshot)
-                return standing_from(points, student, limit, hidden_points)
-            if hidden_points is None:
-                return found
-            rank = await self.boards.rank_of(board, hidden_points)
-            return Standing(found.top, hidden_points, rank)
+                data = await self.boards.rebuild(board, sources.snapshot)
+                return await from_mongo(student, limit, sources, data)
+            standing = found.standing
+            if found.hidden:
+                # On no board: their own points, and the rank they would have.
+                own = await sources.own_points()
+                standing = Standing(standing.top, own, await self.boards.rank_of(board, own))
+            tag = self.boards.tag(board)
+            top = [s for s, _ in standing.top]
+            names = await self.names.shown(tag, found.stamp, top, sources.names)
+            if student not in names:
+                names.update(await self.names.shown(tag, found.stamp, [student], sources.names))
+            return Placing(standing, found.hidden, names)
 
-        async def fallback() -> Standing:
-            return standing_from((await snapshot()).points, student, limit, hidden_points)
+        async def fallback() -> Placing:
+            return await from_mongo(student, limit, sources)
 
         return await self.boards.backend.or_else(cached, fallback)
+
+    async def renamed(self, boards: Sequence[Board], student: str) -> None:
+        """Best effort: should Redis fail, the boards are dropped once it is back (and
+        read every name again when rebuilt)."""
+        await self.boards.backend.best_effort(
+            lambda: self.boards.renamed(boards),
+            [self.boards.repair_of(b) for b in boards],
+        )
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:
         """Best effort: should Redis fail, the boards are dropped once it is back, and a

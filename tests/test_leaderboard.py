@@ -513,3 +513,110 @@ async def test_an_award_held_past_the_opt_out_never_shows_the_student(
                 assert [e["points"] for e in body["top"]] == [4], period
     finally:
         await drop_database(mongo_client, name)
+
+
+# --- answers from what is kept ----------------------------------------------------------
+
+
+class _Names:
+    """The names side of a board's sources: display names chosen, and every read of them
+    (what the service reads from MongoDB, counted)."""
+
+    def __init__(self) -> None:
+        self.chosen: dict[str, str] = {}
+        self.reads: list[list[str]] = []
+
+    async def __call__(self, ids: Any) -> dict[str, str]:
+        self.reads.append(list(ids))
+        return {s: self.chosen.get(s, f"P-{s}") for s in ids}
+
+
+async def test_a_loaded_board_answers_from_kept_names_until_one_changes(redis_kind: str) -> None:
+    """Once a worker has read a board's names, answers need no MongoDB: not the caller's
+    preferences (opted out or not comes from the board's marker), not the names; a
+    display-name change on any worker, a deletion or a rebuild makes them read again."""
+    from app.training.ports import Board, BoardData, BoardSources
+    from cache.leaderboard import Leaderboards, RedisBoards
+    from tests.conftest import backend_of, drop_backend
+
+    backend = backend_of(redis_kind)
+    try:
+        lb = Leaderboards(backend)
+        worker, other_worker = RedisBoards(lb), RedisBoards(Leaderboards(backend))
+        board = Board("c", "all", "all", 3600)
+        data = BoardData({"S1": 5.0, "S2": 4.0, "S4": 3.0}, frozenset({"S3"}))
+        await lb.load(board, data, await lb.begin_load(board))
+        names, snapshots = _Names(), []
+
+        async def snapshot() -> BoardData:
+            snapshots.append(1)
+            return data
+
+        async def own_points() -> float:
+            return 4.0  # S3's, who is on no board
+
+        sources = BoardSources(snapshot, names, own_points)
+        first = await worker.placing(board, "S2", 2, sources)
+        assert first.standing.top == [("S1", 5.0), ("S2", 4.0)]
+        assert (first.standing.my_rank, first.standing.my_points, first.hidden) == (2, 4.0, False)
+        assert dict(first.names) == {"S1": "P-S1", "S2": "P-S2"}
+        assert names.reads == [["S1", "S2"]]
+        # Another caller in the top, and one outside it: only the latter's name is read.
+        again = await worker.placing(board, "S1", 2, sources)
+        assert again.standing.my_rank == 1 and names.reads == [["S1", "S2"]]
+        outside = await worker.placing(board, "S4", 2, sources)
+        assert outside.standing.my_rank == 3 and outside.names["S4"] == "P-S4"
+        assert names.reads == [["S1", "S2"], ["S4"]]
+        hidden = await worker.placing(board, "S3", 2, sources)
+        assert hidden.hidden is True and hidden.standing.my_rank == 2
+        assert hidden.standing.my_points == 4.0 and hidden.names["S3"] == "P-S3"
+        assert snapshots == []
+        # A display name set on another worker shows at once here.
+        names.chosen["S1"] = "Ada"
+        await other_worker.renamed([board], "S1")
+        renamed = await worker.placing(board, "S2", 2, sources)
+        assert renamed.names["S1"] == "Ada" and names.reads[-1] == ["S1", "S2"]
+        # A deletion moves the names too; so does a rebuild (read from the snapshot).
+        reads = len(names.reads)
+        await lb.forget("S4", [lb.tag(board)])
+        await worker.placing(board, "S2", 2, sources)
+        assert len(names.reads) == reads + 1
+        await backend.client.delete(lb.keys(board)[0])
+        rebuilt = await worker.placing(board, "S2", 2, sources)
+        assert snapshots == [1] and rebuilt.standing.top == [("S1", 5.0), ("S2", 4.0)]
+        assert len(names.reads) == reads + 2
+        await worker.placing(board, "S2", 2, sources)
+        assert len(names.reads) == reads + 3  # the new load's stamp: read once more
+        await worker.placing(board, "S1", 2, sources)
+        assert len(names.reads) == reads + 3 and snapshots == [1]
+    finally:
+        await drop_backend(backend)
+
+
+async def test_tied_students_keep_their_order_once_the_board_is_loaded(redis_kind: str) -> None:
+    """The answer a rebuild gives (from the snapshot) lists tied students in the order the
+    loaded board gives every later answer."""
+    from app.training.ports import Board, BoardData, BoardSources
+    from cache.leaderboard import Leaderboards, RedisBoards
+    from tests.conftest import backend_of, drop_backend
+
+    backend = backend_of(redis_kind)
+    try:
+        store = RedisBoards(Leaderboards(backend))
+        data = BoardData({"T_A": 2.0, "T_B": 3.0, "T_C": 3.0, "T_D": 3.0}, frozenset())
+
+        async def snapshot() -> BoardData:
+            return data
+
+        async def own_points() -> float:
+            return 0.0
+
+        sources = BoardSources(snapshot, _Names(), own_points)
+        board = Board("c", "all", "all", 3600)
+        rebuilt = await store.placing(board, "T_A", 2, sources)
+        loaded = await store.placing(board, "T_A", 2, sources)
+        assert rebuilt.standing == loaded.standing
+        assert [s for s, _ in loaded.standing.top] == ["T_D", "T_C"]
+        assert loaded.standing.my_rank == 4
+    finally:
+        await drop_backend(backend)

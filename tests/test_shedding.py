@@ -76,3 +76,29 @@ async def test_cold_caches_wait_for_their_loads_instead_of_being_shed(
             ]
         )
     assert [a.status_code for a in answers] == [200] * 40
+
+
+async def test_a_load_cut_off_by_its_budget_is_shed_not_an_outage(
+    mongo_url: str, catalog_db: str, redis_kind: str
+) -> None:
+    """A load that outlasts ``MONGO_LOAD_WAIT_MS`` is cut off by PyMongo's client-side
+    timeout, which raises a ``NetworkTimeout``: it is answered like every shed request (503
+    ``service_unavailable``, busy, ``Retry-After``), not as the database being down."""
+    from loadtests.history import seed_history
+
+    settings = make_settings(mongo_url, catalog_db, redis_kind, mongo_load_wait_ms=2)
+    async with running_app(settings) as api:
+        heavy = unique_name("SIDHI")
+        await seed_history(api.db, student=heavy, language="c", reads=800)
+        sets = api.read_sets
+        await sets.load(api.student, "c", {}, await sets.begin_load(api.student, "c"))
+        assert (await api.get("/training/samples", language="c", limit=20)).status_code == 200
+        # The heavy student's read set (800 reads) takes far longer than 2 ms to load.
+        answers = [
+            await api.get("/training/samples", student=heavy, language="c", limit=20)
+            for _ in range(3)
+        ]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "service_unavailable"
+        assert "busy" in answer.json()["detail"] and answer.headers["retry-after"] == "1"

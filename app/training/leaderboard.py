@@ -13,7 +13,7 @@ entry (``me``) carries their id.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -21,7 +21,8 @@ from app.db import Database
 from app.timefmt import iso
 from app.training import names
 from app.training.curriculum import LANGUAGES, Language
-from app.training.ports import Board, BoardData, BoardStore
+from app.training.loaders import within
+from app.training.ports import Board, BoardData, BoardSources, BoardStore
 from app.training.queries import reads, students
 from app.training.shapes import LeaderboardOut
 
@@ -62,14 +63,25 @@ def boards_for(language: str, now: datetime) -> list[Board]:
     return [board_for(language, period, now)[0] for period in PERIODS]
 
 
-def _snapshot(
-    db: Database, language: str, start: datetime | None, end: datetime | None
-) -> Callable[[], Awaitable[BoardData]]:
-    """Points per visible student in the period and who opted out, from MongoDB, read at
-    most once."""
+def _sources(
+    db: Database,
+    student: str,
+    language: str,
+    bounds: tuple[datetime | None, datetime | None],
+    *,
+    pseudonym_key: bytes,
+    load_wait: float,
+) -> BoardSources:
+    """What a board answer may read from MongoDB. Names are kept once read (they serve
+    every later answer) and come after the board was read, so like the per-student loads
+    they may wait ``load_wait`` seconds for a connection instead of being shed at the
+    pool's short queue budget. The board itself is an aggregation of the whole period: it
+    keeps that budget (a worker rebuilds a board once at a time, ``cache.leaderboard``)."""
+    start, end = bounds
     memo: BoardData | None = None
 
-    async def load() -> BoardData:
+    async def snapshot() -> BoardData:
+        # Read at most once per answer, however many times the store asks.
         nonlocal memo
         if memo is None:
             hidden = await students.opted_out(db)
@@ -78,7 +90,16 @@ def _snapshot(
             memo = BoardData(visible, frozenset(hidden))
         return memo
 
-    return load
+    async def shown(ids: Sequence[str]) -> dict[str, str]:
+        with within(load_wait):
+            chosen = await students.display_names(db, ids)
+        return {s: names.shown_name(s, chosen.get(s), key=pseudonym_key) for s in ids}
+
+    async def own_points() -> float:
+        own = await reads.points_by_student(db, language, start, end, student=student)
+        return own.get(student, 0.0)
+
+    return BoardSources(snapshot, shown, own_points)
 
 
 def _competition_ranks(scores: list[float]) -> list[int]:
@@ -99,23 +120,16 @@ async def leaderboard(
     limit: int,
     now: datetime,
     pseudonym_key: bytes,
+    load_wait: float = 2.0,
 ) -> LeaderboardOut:
     """The top ``limit`` of a board, by name, and the caller's own rank and points."""
     board, start, end = board_for(language, period, now)
-    snapshot = _snapshot(db, language, start, end)
-    prefs = await students.get_prefs(db, student)
-    hidden = bool(prefs.get("leaderboard_opt_out"))
-    hidden_points = None
-    if hidden:
-        # Not on the board: their own points, and the rank they would have.
-        own = await reads.points_by_student(db, language, start, end, student=student)
-        hidden_points = own.get(student, 0.0)
-    found = await boards.standing(board, student, limit, snapshot, hidden_points=hidden_points)
+    sources = _sources(
+        db, student, language, (start, end), pseudonym_key=pseudonym_key, load_wait=load_wait
+    )
+    placing = await boards.placing(board, student, limit, sources)
+    found, shown = placing.standing, placing.names
     ranks = _competition_ranks([p for _, p in found.top])
-    # The others' display names in one query; the caller's came with their preferences.
-    others = [s for s, _ in found.top if s != student]
-    chosen: dict[str, object] = dict(await students.display_names(db, others) if others else {})
-    chosen[student] = prefs.get("display_name")
     return {
         "status": "success",
         "language": language,
@@ -123,22 +137,22 @@ async def leaderboard(
         "period_key": board.key,
         "as_of": iso(now),
         "top": [
-            {
-                "rank": r,
-                "name": names.shown_name(s, chosen.get(s), key=pseudonym_key),
-                "points": int(p),
-                "is_me": s == student,
-            }
+            {"rank": r, "name": shown[s], "points": int(p), "is_me": s == student}
             for r, (s, p) in zip(ranks, found.top, strict=True)
         ],
         "me": {
             "student": student,
-            "name": names.shown_name(student, chosen[student], key=pseudonym_key),
+            "name": shown[student],
             "rank": found.my_rank,
             "points": int(found.my_points or 0),
-            "hidden": hidden,
+            "hidden": placing.hidden,
         },
     }
+
+
+async def renamed(*, boards: BoardStore, student: str, now: datetime) -> None:
+    """A student's display name changed: the current boards show it from now on."""
+    await boards.renamed([b for lang in LANGUAGES for b in boards_for(lang, now)], student)
 
 
 async def leave_boards(*, boards: BoardStore, student: str, now: datetime) -> None:

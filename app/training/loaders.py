@@ -13,17 +13,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 
 import pymongo
-from pymongo.errors import WaitQueueTimeoutError
+from pymongo.errors import ExecutionTimeout, NetworkTimeout, WaitQueueTimeoutError
 
 from app.db import Database
 from app.training.ports import ProgressLoader, ReadLoader, StudentProgress
 from app.training.progress import load_student_progress
 from app.training.queries import reads
+
+SLACK = 0.001  # s: a socket timeout this close to the budget's end is the budget's
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """PyMongo's client-side timeout of ``seconds`` around a load. A load it cuts off is
+    shed (``ExecutionTimeout``: a 503 ``service_unavailable`` with ``Retry-After``), not
+    a database outage: PyMongo raises the cut-off as a ``NetworkTimeout``, which the error
+    handler would otherwise answer ``database_unavailable`` and log once per request."""
+    deadline = time.monotonic() + seconds
+    try:
+        with pymongo.timeout(seconds):
+            yield
+    except NetworkTimeout as exc:
+        if time.monotonic() < deadline - SLACK:
+            raise  # the connection failed before the budget ran out: a real failure
+        raise ExecutionTimeout(f"the load outlasted its {seconds:.3g} s budget") from exc
 
 
 class LoadGate:
@@ -36,7 +54,8 @@ class LoadGate:
     @asynccontextmanager
     async def enter(self) -> AsyncIterator[None]:
         """A load's turn, then its MongoDB budget: what is left of ``wait``. Raises
-        ``WaitQueueTimeoutError`` (a 503 ``service_unavailable``) when no turn came."""
+        ``WaitQueueTimeoutError`` when no turn came, ``ExecutionTimeout`` when the budget
+        ran out (both a 503 ``service_unavailable``)."""
         deadline = time.monotonic() + self.wait
         try:
             async with asyncio.timeout(self.wait):
@@ -44,7 +63,7 @@ class LoadGate:
         except TimeoutError:
             raise WaitQueueTimeoutError(f"no load slot within {self.wait:.1f} s") from None
         try:
-            with pymongo.timeout(max(0.001, deadline - time.monotonic())):
+            with within(max(0.001, deadline - time.monotonic())):
                 yield
         finally:
             self._slots.release()

@@ -250,8 +250,30 @@ class Standing:
     my_rank: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """A board's answer to one caller: its standing, whether the caller opted out (then
+    ``standing`` gives the rank they would have), and the shown name of every student in
+    the top and of the caller."""
+
+    standing: Standing
+    hidden: bool
+    names: Mapping[str, str]
+
+
 Snapshot = Callable[[], Awaitable[BoardData]]
 """A board computed from MongoDB."""
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSources:
+    """What a board's answer may need from MongoDB, each asked only when the kept boards
+    cannot say it: the board itself (with who opted out), students' shown names, and an
+    opted-out caller's own points (they are on no board)."""
+
+    snapshot: Snapshot
+    names: Callable[[Sequence[str]], Awaitable[Mapping[str, str]]]
+    own_points: Callable[[], Awaitable[float]]
 
 
 class BoardStore(Protocol):
@@ -261,16 +283,15 @@ class BoardStore(Protocol):
         """Count a first read's points on every board it belongs to."""
         ...
 
-    async def standing(
-        self,
-        board: Board,
-        student: str,
-        limit: int,
-        snapshot: Snapshot,
-        *,
-        hidden_points: float | None = None,
-    ) -> Standing:
-        """Top ``limit`` and the student's points and rank (see ``standing_from``)."""
+    async def placing(
+        self, board: Board, student: str, limit: int, sources: BoardSources
+    ) -> Placing:
+        """Top ``limit``, the student's points and rank (see ``standing_from``), whether
+        they opted out, and the shown names."""
+        ...
+
+    async def renamed(self, boards: Sequence[Board], student: str) -> None:
+        """A student's display name changed: names kept for ``boards`` are read again."""
         ...
 
     async def remove(self, boards: Sequence[Board], student: str) -> None:

@@ -10,7 +10,7 @@ from app.db import Database
 from app.errors import NameTaken
 from app.timefmt import utcnow
 from app.training import names
-from app.training.leaderboard import leave_boards, rejoin_boards
+from app.training.leaderboard import leave_boards, rejoin_boards, renamed
 from app.training.ports import BoardStore, ProgressSource
 from app.training.queries import students
 from app.training.shapes import PreferencesOut
@@ -70,6 +70,9 @@ async def update_preferences(
         await leave_boards(boards=boards, student=student, now=now)
     elif was_out:
         await rejoin_boards(boards=boards, student=student, now=now)
+    if display_name is not KEEP:
+        # Workers keep the names boards show: a new (or cleared) name shows at once.
+        await renamed(boards=boards, student=student, now=now)
     chosen = prefs.get("display_name")
     return {
         "status": "success",

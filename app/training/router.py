@@ -310,6 +310,7 @@ async def get_leaderboard(
         limit=limit,
         now=utcnow(),
         pseudonym_key=res.settings.pseudonym_secret,
+        load_wait=res.settings.mongo_load_wait_ms / 1000,
     )
     return student_response(body)
 
