@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -91,6 +93,25 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+_SHED_METRICS = re.compile(
+    r'^(?:lumetrix_shed_requests_total|lumetrix_refused_requests_total\{reason="over_capacity"\})'
+    r" (\S+)$",
+    re.M,
+)
+
+
+def server_shed(base: str) -> int:
+    """Requests the server at ``base`` has refused on purpose so far (503 + Retry-After:
+    MongoDB's slots or the worker's capacity full), from its own metrics; 0 for a server
+    without them (the yardsticks)."""
+    try:
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as res:
+            text = res.read().decode()
+    except OSError:
+        return 0
+    return round(sum(float(v) for v in _SHED_METRICS.findall(text)))
 
 
 def server_cpu(base: str) -> float:
@@ -232,7 +253,8 @@ def scenarios(
         ),
         "samples uncached (1500 reads)": ("uncached", [_get(page, HEAVY, secret)]),
         # Far more than the database can take: the excess must be refused in milliseconds
-        # (503 + Retry-After, counted as errors here), not queued for seconds.
+        # (503 + Retry-After: the "shed" column, from the server's own counters), not queued
+        # for seconds.
         SHED: ("uncached", [_get(page, HEAVY, secret)]),
     }
 
@@ -253,7 +275,7 @@ def report(results: dict[str, Result], config: dict[str, Any], args: argparse.Na
     )
     print(
         f"{'scenario':<32}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'non-2xx':>8}{'÷ceil':>7}{'÷floor':>7}"
+        f"{'max ms':>9}{'shed':>7}{'errors':>7}{'÷ceil':>7}{'÷floor':>7}"
     )
     shares = yardstick_shares(results)
     for name, r in results.items():
@@ -263,7 +285,7 @@ def report(results: dict[str, Result], config: dict[str, Any], args: argparse.Na
         )
         print(
             f"{name:<32}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}{r.p99_ms:>9.1f}"
-            f"{r.max_ms:>9.1f}{r.errors:>8}{share}"
+            f"{r.max_ms:>9.1f}{r.shed:>7}{r.errors - r.shed:>7}{share}"
         )
     ratios: dict[str, float] = {}
     cached = results.get("samples cached (1500 reads)")
@@ -488,8 +510,9 @@ def run_config(
                     # Uncached requests take seconds each at this concurrency: measure long
                     # enough for every connection to finish several.
                     seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
-                    cpu = server_cpu(bases[target])
+                    cpu, shed = server_cpu(bases[target]), server_shed(bases[target])
                     r = run_load(bases[target], requests, connections=connections, seconds=seconds)
+                    r = dataclasses.replace(r, shed=server_shed(bases[target]) - shed)
                     cpu_us.setdefault(name, []).append(
                         (server_cpu(bases[target]) - cpu) / max(r.requests, 1) * 1e6
                     )

@@ -40,6 +40,9 @@ class Result:
     max_ms: float
     errors: int
     generator: str
+    # Of ``errors``: the refusals the server counted as deliberate shedding (503 with
+    # Retry-After: every MongoDB slot busy, or the worker at capacity), when it was asked.
+    shed: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """The result as plain data."""
