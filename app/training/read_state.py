@@ -7,6 +7,7 @@ worker, so enrichment always builds new dicts and never touches the originals.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
@@ -18,6 +19,12 @@ from app.training.ports import Page, ReadState, SampleDoc
 from app.training.shapes import ReadSample
 
 _UNREAD = b',"isRead":false,"readAt":null}'
+
+
+# A student's read times recur on every page they load: render each one's tail once.
+@functools.lru_cache(maxsize=16384)
+def _read_tail(read_at: datetime) -> bytes:
+    return b',"isRead":true,"readAt":"%s"}' % iso(read_at).encode()
 
 
 def enrich(samples: Sequence[SampleDoc], reads: dict[str, datetime]) -> list[ReadSample]:
@@ -38,10 +45,7 @@ def spliced(
     parts = []
     for sample, head in zip(samples, fragments, strict=True):
         read_at = reads.get(sample["sample_id"])
-        if read_at is None:
-            parts.append(head + _UNREAD)
-        else:
-            parts.append(b'%s,"isRead":true,"readAt":"%s"}' % (head, iso(read_at).encode()))
+        parts.append(head + (_UNREAD if read_at is None else _read_tail(read_at)))
     return orjson.Fragment(b"[" + b",".join(parts) + b"]")
 
 
