@@ -512,7 +512,10 @@ def run_config(
                     seconds = max(args.seconds, 30) if target == "uncached" else args.seconds
                     cpu, shed = server_cpu(bases[target]), server_shed(bases[target])
                     r = run_load(bases[target], requests, connections=connections, seconds=seconds)
-                    r = dataclasses.replace(r, shed=server_shed(bases[target]) - shed)
+                    # Requests still queued when a run ends are refused in the next one's
+                    # window: never more shed than the run's own non-2xx answers.
+                    shed = min(r.errors, server_shed(bases[target]) - shed)
+                    r = dataclasses.replace(r, shed=shed)
                     cpu_us.setdefault(name, []).append(
                         (server_cpu(bases[target]) - cpu) / max(r.requests, 1) * 1e6
                     )
