@@ -6,7 +6,7 @@ versions in the same run, interleaved. This checks ``BASE`` out into
 starts one ``lumetrix serve`` worker of each on the same embedded database and Redis
 (``REDIS_URL``, else the local one on DB 14; each under its own key prefix), and loads
 each scenario on the two in turn, ``--rounds`` times: the cached page of a student with
-1,500 reads, my-progress, and mark-read. It prints each round and, per scenario, the
+1,500 reads, my-progress, mark-read and the leaderboard. It prints each round and, per scenario, the
 medians and the median of the per-round ratios (this / base). Figures go to
 ``loadtests/results/compare.json``.
 
@@ -36,7 +36,7 @@ from loadtests.loadgen import run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".lumetrix-compare"
-SCENARIOS = ("samples cached (1500 reads)", "my-progress", "mark-read")
+SCENARIOS = ("samples cached (1500 reads)", "my-progress", "mark-read", "leaderboard")
 
 
 def checkout(rev: str) -> Path:
