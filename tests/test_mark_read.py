@@ -106,3 +106,50 @@ async def test_a_conflict_outlasting_its_retries_is_a_503(
         progress = (await api.get("/training/my-progress", language="c")).json()["overview"]
         assert progress["samples_read"] == 2
         assert progress["points"] == sum(s["read_points"] for s in page)
+
+
+async def test_a_contended_batch_is_written_student_by_student(
+    mongo_url: str, catalog_db: str, redis_kind: str
+) -> None:
+    """Another worker's transaction holds one student's stats: the batch that shares that
+    student is split after its second conflict, so the other student's read is committed
+    at once and the held student's when the holder lets go, each counted once."""
+    from app.observability import BATCH_RETRIES
+
+    settings = make_settings(mongo_url, catalog_db, redis_kind, mark_read_batch_window=0.2)
+    async with running_app(settings) as api:
+        held, free = api.student, unique_name("SIDHI")
+        page = (await api.get("/training/samples", language="c", limit=2)).json()["data"]
+        first, second = (s["sample_id"] for s in page)
+        for student in (held, free):
+            res = await api.post(f"/training/samples/{first}/mark-read", student, time_spent=5)
+            assert res.status_code == 200
+        retries = BATCH_RETRIES._value.get()
+        async with api.db.client.start_session() as holder:
+            await holder.start_transaction()
+            await api.db[STATS].update_one(
+                {"_id": held}, {"$inc": {"total_points": 100}}, session=holder
+            )
+            calls = [
+                asyncio.ensure_future(
+                    api.post(f"/training/samples/{second}/mark-read", student, time_spent=5)
+                )
+                for student in (held, free)
+            ]
+            # The free student's read is committed while the held one's still waits.
+            for _ in range(80):
+                free_read = await api.db[PROGRESS].find_one({"sidhi_id": free, "sample_id": second})
+                if free_read is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert free_read is not None
+            assert await api.db[PROGRESS].find_one({"sidhi_id": held, "sample_id": second}) is None
+            await holder.abort_transaction()
+        for call in calls:
+            answer = await call
+            assert answer.status_code == 200 and answer.json()["is_first_read"] is True
+        assert BATCH_RETRIES._value.get() >= retries + 2
+        for student in (held, free):
+            stats = await api.db[STATS].find_one({"_id": student})
+            assert stats is not None
+            assert stats["total_points"] == sum(s["read_points"] for s in page), student
