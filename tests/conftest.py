@@ -98,8 +98,12 @@ async def catalog_db(mongo_client: Any) -> AsyncIterator[str]:
     """Name of a database holding the demo catalog, seeded and migrated once."""
     name = unique_name("lmx_test_catalog")
     db = mongo_client[name]
-    await seed_demo(db, show_progress=False)
-    await migrate(db, show_progress=False)
+    # A minute per operation, not the client's socket timeout: on a loaded machine the
+    # embedded server took longer than that to build the catalog's indexes, and every test
+    # on the catalog then failed at setup.
+    with pymongo.timeout(60):
+        await seed_demo(db, show_progress=False)
+        await migrate(db, show_progress=False)
     yield name
     await _settle(mongo_client)  # after idle sync tests, as for fresh_db
     await drop_database(mongo_client, name)

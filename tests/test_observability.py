@@ -79,7 +79,11 @@ def test_an_access_line_written_directly_is_the_formatted_record(
     handler.stream = io.StringIO()
     root = logging.getLogger()
     monkeypatch.setattr(root, "handlers", [handler])
-    monkeypatch.setattr(root, "level", logging.INFO)
+    # setLevel, not the attribute: it also empties the loggers' cached isEnabledFor answers,
+    # which earlier tests may have filled at another level.
+    monkeypatch.setattr(root, "level", root.level)  # restored after the test
+    root.setLevel(logging.INFO)
+    monkeypatch.setattr(log, "disabled", False)
     fields = {"request_id": "r-1", "method": "GET", "route": "/x", "status": 200, "ms": 1.5}
     write_access_line(fields)
     record = log.makeRecord(
