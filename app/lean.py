@@ -4,13 +4,14 @@ its per-request dependency solving on the hottest reads.
 Profiling a cached page showed FastAPI's dependency solving as the largest single cost
 after the Redis round trip. ``LeanRoute`` is the training router's route class. For a GET
 route whose dependencies are only the caller (``current_student``), the resources and
-``valid_language``, its handler does that work itself: it validates the query with the
-route's own parameter fields (FastAPI's ``request_params_to_args``, the same definitions the
-OpenAPI document is built from), authenticates with the same functions as
-``current_student`` and calls the route's endpoint. Anything it does not handle whole — a
-missing or refused token, any validation error, an unknown language — goes to FastAPI's
-own handler for the same route, so every refusal is the app's own. Whatever the endpoint
-raises goes up to the app's exception handlers like any route's.
+``valid_language``, its ``handle`` does that work itself once FastAPI's routing has chosen
+the route: it validates the query with the route's own parameter fields (FastAPI's
+``request_params_to_args``, the same definitions the OpenAPI document is built from),
+authenticates with the same functions as ``current_student``, calls the route's endpoint
+and sends its response. Anything it does not handle whole (a missing or refused token,
+any validation error, an unknown language) goes to FastAPI's own handling of the same
+route, so every refusal is the app's own. Whatever the endpoint raises goes up to the
+app's exception handlers like any route's.
 """
 
 from __future__ import annotations

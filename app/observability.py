@@ -96,20 +96,20 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The service's one log handler: JSON lines on stderr, each with its request id.
 
     ``access`` writes an access-log line without building a ``LogRecord``: the same line
-    ``JsonFormatter`` gives, for a seventh of the CPU (the record machinery was about 7 µs
+    ``JsonFormatter`` gives, for 3.2 µs instead of 7.4 (the record machinery was about 2%
     of a cached page's request)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.formatter_: JsonFormatter = JsonFormatter()
-        self.setFormatter(self.formatter_)
+        self._json = JsonFormatter()
+        self.setFormatter(self._json)
         self.addFilter(_stamp_request_id)
 
     def access(self, fields: dict[str, Any]) -> None:
         """Write one access-log line (``fields`` hold the request id)."""
         now = time.time()
         entry: dict[str, Any] = {
-            "ts": self.formatter_.timestamp(now, (now - int(now)) * 1000),
+            "ts": self._json.timestamp(now, (now - int(now)) * 1000),
             "level": "info",
             "logger": log.name,
             "msg": "request",
@@ -139,6 +139,7 @@ def write_access_line(fields: dict[str, Any]) -> None:
     if (
         len(handlers) == 1
         and type(handler := handlers[0]) is JsonHandler
+        and len(handler.filters) == 1  # its own request-id stamp, nothing an operator added
         and not log.handlers
         and log.propagate
         and log.isEnabledFor(logging.INFO)

@@ -42,7 +42,7 @@ end
 return 0
 """
 
-# Shared with the leaderboards: install a snapshot with its sentinel unless the generation
+# Install a snapshot with its sentinel unless the generation
 # moved (ARGV: generation, ttl ms, sentinel, sentinel score, then score/member pairs).
 LOAD = """
 local g = redis.call('GET', KEYS[2]) or ''
