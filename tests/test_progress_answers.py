@@ -177,11 +177,13 @@ async def test_a_progress_answer_lasts_until_the_local_day_ends(api: Api) -> Non
     # The kept hash never outlives the generation key it is stamped with.
     views = api.resources.progress.views  # type: ignore[attr-defined]
     _, gen = views.keys(api.student)
-    # The generation's first: read after it, the answers' TTL can only be smaller when they
-    # expire no later (the other order failed by the millisecond between the two reads).
+    # The kept hash takes the generation's remaining TTL, read in the same script just before
+    # its PEXPIRE; script time is not frozen on Redis 7.0 nor fakeredis, so it may outlive the
+    # generation by the milliseconds between the two (harmless: with the generation gone, no
+    # stamp matches). What must not happen is a whole answer TTL past it.
     gen_ttl = await api.backend.client.pttl(gen)
     answers_ttl = await api.backend.client.pttl(views.answers_key(api.student))
-    assert 0 < answers_ttl <= gen_ttl
+    assert 0 < answers_ttl <= gen_ttl + 50
 
 
 async def test_answers_stay_right_through_a_redis_outage(api: Api) -> None:
