@@ -89,7 +89,8 @@ class VisitCommitter:
         if not self.atomic:
             return await self._unguarded(visits)
         try:
-            return await self._transaction(visits, split=True)
+            # One student's batch has nothing to split: it keeps the whole retry budget.
+            return await self._transaction(visits, split=len({v.student for v in visits}) > 1)
         except _Contended:
             return await self._by_student(visits)
         except ConnectionFailure:
