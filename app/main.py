@@ -19,6 +19,7 @@ from app.deps import current_student, request_refused
 from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.events.publisher import Publisher, PublishOptions, background_publisher
+from app.flat_routes import include_flat
 from app.limits import BodyLimit, Capacity
 from app.observability import RequestContext, configure_logging
 from app.resources import open_resources
@@ -129,9 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app, on_validation=request_refused)
     # The router carries its "/training" prefix itself, so each route's path (the metrics'
-    # and access log's route label) is the full one; auth is attached here. It goes first:
-    # routing tries routes in order, and the learners' reads are nearly every request.
-    app.include_router(training_router, dependencies=[Depends(current_student)])
+    # and access log's route label) is the full one; auth is attached here. Its routes go
+    # first, in the app's own table (``app.flat_routes``: a nested router is matched twice
+    # per request): routing tries routes in order, and learners' reads are nearly all of them.
+    include_flat(app, training_router, dependencies=[Depends(current_student)])
     app.include_router(ops.router)
     install_docs(app)
     install_console(app)
