@@ -9,6 +9,7 @@ Headers are never logged, so tokens never reach the logs.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import itertools
@@ -104,9 +105,13 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._json = JsonFormatter()
         self.setFormatter(self._json)
         self.addFilter(_stamp_request_id)
+        # Access lines of requests that ended in this turn of the event loop, written
+        # together at its end: one write and flush per turn instead of one per request.
+        self._pending: list[bytes] = []
 
     def access(self, fields: dict[str, Any]) -> None:
-        """Write one access-log line (``fields`` hold the request id)."""
+        """Write one access-log line (``fields`` hold the request id): at once outside an
+        event loop, else with the other lines of this turn of the loop."""
         now = time.time()
         entry: dict[str, Any] = {
             "ts": self._json.timestamp(now, (now - int(now)) * 1000),
@@ -116,10 +121,33 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
             "request_id": fields["request_id"],
         }
         entry.update(fields)
-        line = orjson.dumps(entry, default=str).decode() + self.terminator
+        self._pending.append(orjson.dumps(entry, default=str))
+        if len(self._pending) > 1:
+            return  # a write is already due at the end of this turn
+        try:
+            asyncio.get_running_loop().call_soon(self.write_pending)
+        except RuntimeError:  # no loop: nothing would write it later
+            self.write_pending()
+
+    def write_pending(self) -> None:
+        """Write the access lines not yet written, in order."""
+        if not self._pending:
+            return
+        lines = b"\n".join(self._pending).decode() + self.terminator
+        self._pending.clear()
         with self.lock:  # type: ignore[union-attr]
-            self.stream.write(line)
+            self.stream.write(lines)
             self.stream.flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write a record, after the access lines that came before it."""
+        self.write_pending()
+        super().emit(record)
+
+    def flush(self) -> None:
+        """Write what is pending, then flush the stream (``logging.shutdown`` calls this)."""
+        self.write_pending()
+        super().flush()
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -105,3 +105,42 @@ def test_an_access_line_written_directly_is_the_formatted_record(
     write_access_line(fields)
     assert [r.fields for r in seen] == [fields]  # type: ignore[attr-defined]
     assert len(handler.stream.getvalue().splitlines()) == 2  # and the JSON line still
+
+
+async def test_access_lines_of_one_loop_turn_are_written_together_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside an event loop the access lines wait for the end of the turn, then go out in
+    one write, in order, and before any record logged after them."""
+    import asyncio
+    import io
+
+    from app.observability import JsonHandler, log, write_access_line
+
+    handler = JsonHandler()
+    writes: list[str] = []
+
+    class Stream(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    handler.stream = Stream()
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    monkeypatch.setattr(root, "level", root.level)
+    root.setLevel(logging.INFO)
+    monkeypatch.setattr(log, "disabled", False)
+    for n in range(3):
+        write_access_line({"request_id": f"r-{n}", "method": "GET", "route": "/x", "status": 200})
+    assert writes == []  # not yet: the turn has not ended
+    await asyncio.sleep(0)
+    assert len(writes) == 1
+    write_access_line({"request_id": "r-3", "method": "GET", "route": "/x", "status": 200})
+    logging.getLogger("lumetrix.other").warning("after")
+    lines = [json.loads(line) for line in handler.stream.getvalue().splitlines()]
+    assert [e["request_id"] for e in lines[:4]] == ["r-0", "r-1", "r-2", "r-3"]
+    assert lines[4]["msg"] == "after"
+    write_access_line({"request_id": "r-4", "method": "GET", "route": "/x", "status": 200})
+    handler.flush()  # what logging.shutdown does at exit
+    assert json.loads(handler.stream.getvalue().splitlines()[-1])["request_id"] == "r-4"
