@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from app.training.curriculum import LANGUAGES
 from app.training.queries.meta import bump_catalog_version
 from cache.progress import SENTINEL
@@ -182,3 +184,27 @@ async def test_languages_are_separate_sets(api: Api) -> None:
         await api.get("/training/samples", language=language, limit=1)
     keys = {api.read_sets.keys(api.student, lang)[0] for lang in LANGUAGES}
     assert len(keys) == 3
+
+
+def test_the_local_tier_keeps_values_for_their_ttl_and_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cache import catalog as catalog_module
+    from cache.catalog import LocalTier
+
+    now = [100.0]
+    monkeypatch.setattr(catalog_module.time, "monotonic", lambda: now[0])
+    tier = LocalTier(maxsize=2, ttl=5)
+    missing = catalog_module._MISSING
+    tier.put((1, "a"), "A")
+    now[0] += 4.9
+    assert tier.get((1, "a")) == "A"
+    now[0] += 0.1
+    assert tier.get((1, "a")) is missing  # its five seconds are up
+    tier.put((1, "b"), "B")
+    tier.put((1, "c"), "C")  # full: the expired "a" goes, the fresh ones stay
+    assert (tier.get((1, "b")), tier.get((1, "c"))) == ("B", "C")
+    tier.put((1, "d"), "D")  # full of fresh values: everything goes but the new one
+    assert [tier.get((1, k)) for k in "bcd"] == [missing, missing, "D"]
+    tier.put((1, "d"), "D2")  # replacing a key never evicts
+    assert tier.get((1, "d")) == "D2"
