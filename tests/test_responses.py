@@ -60,3 +60,24 @@ async def test_per_student_answers_are_private_and_aggregates_dated(api: Api) ->
 
 
 # --- reconciliation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 304, 503])
+def test_a_json_answer_has_the_headers_starlette_would_give(status: int) -> None:
+    """Pre-encoded headers, the same list Starlette's Response builds from a dict."""
+    from starlette.responses import Response
+
+    from app.responses import json_response, student_response
+
+    body = b'{"status":"success"}'
+    for ours, headers in (
+        (student_response({"status": "success"}, status_code=status), PRIVATE_HEADERS),
+        (json_response({"status": "success"}, status_code=status, headers={"ETag": "x"}), ETAG),
+    ):
+        theirs = Response(body, status_code=status, media_type="application/json", headers=headers)
+        assert ours.body == theirs.body and ours.status_code == status
+        assert ours.raw_headers == theirs.raw_headers
+
+
+PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
+ETAG = {"ETag": "x"}
