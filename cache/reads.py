@@ -127,7 +127,9 @@ class CachedReads:
     async def read_stamps(
         self, student: str, language: str, sample_ids: Sequence[str]
     ) -> list[int | None]:
-        """A page's lookup: the script's reply as it comes, no conversion per read."""
+        """A page's lookup in one round trip: the script's integer reply as it comes (no
+        conversion per read); loaded from MongoDB on a miss, MongoDB alone when Redis
+        fails, as ``read_times``."""
         if not sample_ids:
             return []
 
