@@ -8,7 +8,7 @@ Callers never learn which happened: a Redis failure costs speed, never an answer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from app.timefmt import from_ms, to_ms
@@ -18,6 +18,11 @@ from cache.progress import ProgressSets
 from cache.singleflight import SingleFlight
 
 SET_LOADS = CACHE_LOADS.labels("read_set")
+
+
+def stamps_of(times: Mapping[str, datetime], sample_ids: Sequence[str]) -> list[int | None]:
+    """``ReadState.read_stamps`` of first-read times: epoch ms in the ids' order."""
+    return [None if (at := times.get(sid)) is None else to_ms(at) for sid in sample_ids]
 
 
 class MongoReads:
@@ -31,6 +36,12 @@ class MongoReads:
     ) -> dict[str, datetime]:
         """An ``$in`` on the unique (student, sample) index."""
         return await self.loader(student, language, sample_ids) if sample_ids else {}
+
+    async def read_stamps(
+        self, student: str, language: str, sample_ids: Sequence[str]
+    ) -> list[int | None]:
+        """``read_times`` as epoch ms, in the ids' order."""
+        return stamps_of(await self.read_times(student, language, sample_ids), sample_ids)
 
     async def all_reads(self, student: str, language: str) -> set[str]:
         """The student's history in the language."""
@@ -94,24 +105,44 @@ class CachedReads:
     async def read_times(
         self, student: str, language: str, sample_ids: Sequence[str]
     ) -> dict[str, datetime]:
-        """One ZMSCORE for the page; the set is loaded first if missing or stale."""
+        """One ZMSCORE for the ids; the set is loaded first if missing or stale."""
         if not sample_ids:
             return {}
 
         async def cached() -> dict[str, datetime]:
-            scores = await self.sets.scores(student, language, sample_ids)
-            if scores is None:
+            stamps = await self.sets.stamps(student, language, sample_ids)
+            if stamps is None:
                 entries = await self._load(student, language)
                 return {sid: entries[sid] for sid in sample_ids if sid in entries}
             return {
-                sid: from_ms(score)
-                for sid, score in zip(sample_ids, scores, strict=True)
-                if score is not None
+                sid: from_ms(ms)
+                for sid, ms in zip(sample_ids, stamps, strict=True)
+                if ms is not None
             }
 
         return await self.sets.backend.or_else(
             cached, lambda: self.loader(student, language, sample_ids)
         )
+
+    async def read_stamps(
+        self, student: str, language: str, sample_ids: Sequence[str]
+    ) -> list[int | None]:
+        """A page's lookup in one round trip: the script's integer reply as it comes (no
+        conversion per read); loaded from MongoDB on a miss, MongoDB alone when Redis
+        fails, as ``read_times``."""
+        if not sample_ids:
+            return []
+
+        async def cached() -> list[int | None]:
+            stamps = await self.sets.stamps(student, language, sample_ids)
+            if stamps is None:
+                return stamps_of(await self._load(student, language), sample_ids)
+            return stamps
+
+        async def fallback() -> list[int | None]:
+            return stamps_of(await self.loader(student, language, sample_ids), sample_ids)
+
+        return await self.sets.backend.or_else(cached, fallback)
 
     async def all_reads(self, student: str, language: str) -> set[str]:
         """The whole set (loading it when missing)."""

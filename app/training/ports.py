@@ -126,6 +126,13 @@ class ReadState(Protocol):
         """First-read time of each of ``sample_ids`` the student has read."""
         ...
 
+    async def read_stamps(
+        self, student: str, language: str, sample_ids: Sequence[str]
+    ) -> list[int | None]:
+        """First-read time (epoch ms) of each of ``sample_ids`` in their order, None for
+        one not read: what a page splices, with no datetime per read."""
+        ...
+
     async def all_reads(self, student: str, language: str) -> set[str]:
         """Every sample id the student has read in ``language``."""
         ...
