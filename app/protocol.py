@@ -42,6 +42,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.deadlines import Deadlines
 from app.errors import ErrorCode
 from app.limits import REFUSED
 from app.settings import Settings, get_settings
@@ -180,28 +181,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._body_seen = False  # the parser handed over body bytes during this read
         self._field_bytes = 0  # request line, header and trailer fields parsed so far
         self._partial_bytes = 0  # bytes of reads that left a header or trailer incomplete
-        self._deadline: asyncio.TimerHandle | None = None  # for the headers
-        self._request_deadline: asyncio.TimerHandle | None = None  # for headers and body
+        # "headers": the request's headers are due; "request": its headers and body are.
+        self._deadlines = Deadlines(
+            self.loop, {"headers": self._headers_too_slow, "request": self._request_too_slow}
+        )
         self.lingering = False
         self._linger_last = 0.0  # loop time of the last bytes dropped while lingering
         self._linger_until = 0.0
         self._raw: asyncio.Transport | None = None
 
     def _arm(self) -> None:
-        if self._deadline is None:
-            self._deadline = self.loop.call_later(
-                self._limits.header_timeout, self._headers_too_slow
-            )
+        if not self._deadlines.is_set("headers"):
+            self._deadlines.set("headers", self._limits.header_timeout)
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._deadlines.clear("headers")
 
     def _disarm_request(self) -> None:
-        if self._request_deadline is not None:
-            self._request_deadline.cancel()
-            self._request_deadline = None
+        self._deadlines.clear("request")
 
     def request_unread(self) -> bool:
         """Whether the client is still sending a request (headers or body) we will not read."""
@@ -265,7 +262,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.url = b""
 
     def _headers_too_slow(self) -> None:
-        self._deadline = None
         if self._in_headers:
             self._refuse(self._limits.headers_too_slow, "header_timeout")
         elif self.cycle is None or self.cycle.response_complete:
@@ -274,7 +270,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.transport.close()
 
     def _request_too_slow(self) -> None:
-        self._request_deadline = None
         if self._in_headers or self._in_body:
             self._refuse(self._limits.request_too_slow, "request_timeout")
 
@@ -292,8 +287,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Drop the deadlines with the connection."""
-        self._disarm()
-        self._disarm_request()
+        self._deadlines.close()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -355,10 +349,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._field_bytes = _LINE_OVERHEAD
         self._partial_bytes = 0
         self._arm()
-        self._disarm_request()
-        self._request_deadline = self.loop.call_later(
-            self._limits.request_timeout, self._request_too_slow
-        )
+        self._deadlines.set("request", self._limits.request_timeout)
 
     def on_url(self, url: bytes) -> None:
         """Count the target (it may come in pieces)."""
