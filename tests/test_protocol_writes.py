@@ -64,8 +64,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-def _connected() -> tuple[GuardedHttpToolsProtocol, Recorder]:
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+def _connected(keep_alive: int = 5) -> tuple[GuardedHttpToolsProtocol, Recorder]:
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=keep_alive)
     protocol = GuardedHttpToolsProtocol(
         config=config, server_state=ServerState(), app_state={}, _loop=asyncio.get_running_loop()
     )
@@ -124,3 +124,18 @@ async def test_a_refusal_goes_out_before_the_close() -> None:
     await asyncio.sleep(0.01)
     assert transport.writes[0].startswith(b"HTTP/1.1 431")
     assert transport.writes[1:] == [b"<eof>"]
+
+
+async def test_an_idle_kept_alive_connection_closes_after_the_keep_alive_timeout() -> None:
+    """uvicorn's keep-alive deadline, kept on the connection's one timer: a next request in
+    time is served on the same connection; then silence closes it."""
+    protocol, transport = _connected(keep_alive=1)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await _answered(transport)
+    await asyncio.sleep(0.5)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await _answered(transport, 2)
+    await asyncio.sleep(0.7)  # 1.2 s after the first answer, 0.7 s after the second
+    assert not transport.closed
+    await asyncio.sleep(0.6)
+    assert transport.closed
