@@ -144,3 +144,41 @@ async def test_access_lines_of_one_loop_turn_are_written_together_in_order(
     write_access_line({"request_id": "r-4", "method": "GET", "route": "/x", "status": 200})
     handler.flush()  # what logging.shutdown does at exit
     assert json.loads(handler.stream.getvalue().splitlines()[-1])["request_id"] == "r-4"
+
+
+def test_access_lines_are_not_held_back_by_a_loop_that_ended_before_writing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A line whose loop closed before the end of its turn goes out with the next loop's."""
+    import asyncio
+    import io
+
+    from app.observability import JsonHandler, log, write_access_line
+
+    handler = JsonHandler()
+    handler.stream = io.StringIO()
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    monkeypatch.setattr(root, "level", root.level)
+    root.setLevel(logging.INFO)
+    monkeypatch.setattr(log, "disabled", False)
+
+    def line(n: int) -> None:
+        write_access_line({"request_id": f"r-{n}", "method": "GET", "route": "/x", "status": 200})
+
+    async def one(n: int) -> None:
+        line(n)
+
+    loop = asyncio.new_event_loop()
+
+    def last_turn() -> None:
+        line(0)
+        loop.stop()  # the loop ends with this turn: the write due after it never runs
+
+    loop.call_soon(last_turn)
+    loop.run_forever()
+    loop.close()
+    assert handler.stream.getvalue() == ""
+    asyncio.run(one(1))
+    lines = [json.loads(line) for line in handler.stream.getvalue().splitlines()]
+    assert [e["request_id"] for e in lines] == ["r-0", "r-1"]
