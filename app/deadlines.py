@@ -61,5 +61,9 @@ class Deadlines:
             if name in self._due and self._due[name] <= now:
                 del self._due[name]
                 self._actions[name]()
-        if self._due and self._timer is None:
-            self._arm(min(self._due.values()))
+        # An action may have set a deadline (arming the timer for it); wake for the
+        # earliest of all that remain.
+        if self._due:
+            first = min(self._due.values())
+            if self._timer is None or first < self._wake:
+                self._arm(first)

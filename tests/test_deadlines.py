@@ -65,3 +65,24 @@ async def test_an_action_may_set_and_clear_deadlines_and_close_stops_everything(
     count = len(ran)
     await asyncio.sleep(0.05)
     assert len(ran) == count and not deadlines.is_set("headers")
+
+
+async def test_a_deadline_set_by_an_action_does_not_delay_an_earlier_one() -> None:
+    loop = asyncio.get_running_loop()
+    ran: list[tuple[str, float]] = []
+    deadlines: Deadlines
+
+    def headers() -> None:
+        ran.append(("headers", loop.time()))
+        deadlines.set("headers", 0.5)  # far later than the request's deadline
+
+    deadlines = Deadlines(
+        loop, {"headers": headers, "request": lambda: ran.append(("request", loop.time()))}
+    )
+    start = loop.time()
+    deadlines.set("headers", 0.01)
+    deadlines.set("request", 0.05)
+    await asyncio.sleep(0.2)
+    assert [name for name, _ in ran] == ["headers", "request"]
+    assert start + 0.05 <= ran[1][1] < start + 0.4  # at its own time, not the new headers'
+    deadlines.close()
