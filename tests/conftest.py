@@ -83,9 +83,19 @@ async def _settle(client: Any) -> None:
 
 async def drop_database(client: Any, name: str) -> None:
     """Drop a test database, allowing it a minute: on a loaded machine SecantusDB can take
-    longer than the client's 5 s socket timeout to drop 5,000 documents and their indexes."""
-    with pymongo.timeout(60):
-        await client.drop_database(name)
+    longer than the client's 5 s socket timeout to drop 5,000 documents and their indexes.
+    A drop cancelled by a pool reset (AutoReconnect: the monitor resuming late after a test
+    that blocked the loop, as a CLI run in a subprocess does) is tried again: it is
+    idempotent."""
+    for attempt in range(3):
+        try:
+            with pymongo.timeout(60):
+                await client.drop_database(name)
+            return
+        except AutoReconnect:
+            if attempt == 2:
+                raise
+            await _settle(client)
 
 
 def unique_name(stem: str) -> str:
@@ -115,6 +125,7 @@ async def fresh_db(mongo_client: Any) -> AsyncIterator[Database]:
     name = unique_name("lmx_test")
     await _settle(mongo_client)
     yield mongo_client[name]
+    await _settle(mongo_client)  # the test may have blocked the loop (a CLI subprocess)
     await drop_database(mongo_client, name)
 
 
